@@ -1,0 +1,309 @@
+//! The two estimators: paper-faithful minibatch SGD and the converged least-squares fit (L-BFGS).
+
+use crate::error::positive;
+use crate::EstimatorError;
+use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State, TerminationReason};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use smoe_model::{kernel, Mixture, Sample, Spec, Workspace};
+use std::cell::RefCell;
+
+/// Why a fit stopped. Not converging is a result, recorded with the fit, never a panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Termination {
+    /// L-BFGS: gradient norm (or cost change) below tolerance.
+    Converged,
+    /// L-BFGS: iteration budget exhausted before the tolerance was met.
+    MaxIters,
+    /// SGD: the fixed number of epochs ran (SGD has no convergence test).
+    EpochsCompleted,
+    /// L-BFGS: the line search found no acceptable step (usually: at numerical precision).
+    LineSearchFailed,
+    /// The objective became non-finite; the parameters are those of the last finite point.
+    Diverged,
+}
+
+impl Termination {
+    pub fn name(self) -> &'static str {
+        match self {
+            Termination::Converged => "converged",
+            Termination::MaxIters => "max_iters",
+            Termination::EpochsCompleted => "epochs_completed",
+            Termination::LineSearchFailed => "line_search_failed",
+            Termination::Diverged => "diverged",
+        }
+    }
+}
+
+/// What every fit reports besides its parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    pub termination: Termination,
+    /// SGD steps, or L-BFGS iterations.
+    pub iterations: u64,
+    /// Objective (and gradient) evaluations; an SGD step counts as one minibatch evaluation.
+    pub evaluations: u64,
+    /// Full-sample mean squared error at the returned parameters.
+    pub objective: f64,
+    /// Euclidean norm of the full-sample gradient at the returned parameters.
+    pub grad_norm: f64,
+    /// Free-text detail (e.g. the line-search message), empty if none.
+    pub detail: String,
+}
+
+/// A fitted mixture and how the fit went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    pub mixture: Mixture,
+    pub report: FitReport,
+}
+
+/// Unchecked SGD settings. The paper: 10 epochs, learning rate 0.1; batch size not given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SgdParams {
+    pub epochs: usize,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    /// Reshuffle the sample at the start of every epoch (from the unit's "sgd" stream).
+    pub shuffle: bool,
+}
+
+/// Unchecked L-BFGS settings for the converged least-squares fit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LbfgsParams {
+    /// Number of correction pairs kept.
+    pub memory: usize,
+    /// Stop when the gradient norm of the mean squared error falls below this.
+    pub tol_grad: f64,
+    /// Stop when successive objectives differ by less than this (0 disables the test).
+    #[serde(default)]
+    pub tol_cost: f64,
+    pub max_iters: u64,
+}
+
+/// Estimator choice as written in configs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EstimatorParams {
+    Sgd(SgdParams),
+    Lbfgs(LbfgsParams),
+}
+
+/// A validated estimator; only this can fit.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Estimator {
+    Sgd(SgdParams),
+    Lbfgs(LbfgsParams),
+}
+
+impl SgdParams {
+    pub fn check(self) -> Result<Estimator, EstimatorError> {
+        if self.epochs == 0 {
+            return Err(EstimatorError::invalid("epochs", 0, "an integer >= 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(EstimatorError::invalid("batch_size", 0, "an integer >= 1"));
+        }
+        positive("learning_rate", self.learning_rate)?;
+        Ok(Estimator::Sgd(self))
+    }
+}
+
+impl LbfgsParams {
+    pub fn check(self) -> Result<Estimator, EstimatorError> {
+        if self.memory == 0 {
+            return Err(EstimatorError::invalid("memory", 0, "an integer >= 1"));
+        }
+        if self.max_iters == 0 {
+            return Err(EstimatorError::invalid("max_iters", 0, "an integer >= 1"));
+        }
+        positive("tol_grad", self.tol_grad)?;
+        crate::error::non_negative("tol_cost", self.tol_cost)?;
+        Ok(Estimator::Lbfgs(self))
+    }
+}
+
+impl EstimatorParams {
+    pub fn check(self) -> Result<Estimator, EstimatorError> {
+        match self {
+            EstimatorParams::Sgd(p) => p.check(),
+            EstimatorParams::Lbfgs(p) => p.check(),
+        }
+    }
+}
+
+impl Estimator {
+    /// Fit a mixture of structure `start.spec` to `sample`, starting from `start`. `rng` is used
+    /// only by SGD (shuffling).
+    pub fn fit<R: Rng + ?Sized>(&self, start: &Mixture, sample: &Sample, rng: &mut R) -> Fit {
+        match self {
+            Estimator::Sgd(p) => fit_sgd(p, start, sample, rng),
+            Estimator::Lbfgs(p) => fit_lbfgs(p, start, sample),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Estimator::Sgd(_) => "sgd",
+            Estimator::Lbfgs(_) => "lbfgs",
+        }
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Full-sample objective and gradient norm at theta.
+pub fn objective_and_grad_norm(spec: &Spec, theta: &[f64], sample: &Sample, ws: &mut Workspace) -> (f64, f64) {
+    let mut g = vec![0.0; theta.len()];
+    let f = kernel::loss_grad(spec, theta, &sample.x, &sample.y, Some(&mut g), ws);
+    (f, norm(&g))
+}
+
+/// Minibatch SGD on the mean squared error of each batch; the last, partial batch of an epoch
+/// is kept (as PyTorch's DataLoader does by default).
+pub fn fit_sgd<R: Rng + ?Sized>(p: &SgdParams, start: &Mixture, sample: &Sample, rng: &mut R) -> Fit {
+    let spec = start.spec;
+    let (n, d) = (sample.n(), sample.d);
+    let mut theta = start.theta.clone();
+    let mut last_good = theta.clone();
+    let mut grad = vec![0.0; theta.len()];
+    let mut order: Vec<usize> = (0..n).collect();
+    let b = p.batch_size.min(n.max(1));
+    let mut xb = vec![0.0; b * d];
+    let mut yb = vec![0.0; b];
+    let mut ws = Workspace::default();
+    let mut steps = 0u64;
+    let mut termination = Termination::EpochsCompleted;
+    'epochs: for _ in 0..p.epochs {
+        if p.shuffle {
+            order.shuffle(rng);
+        }
+        for batch in order.chunks(b) {
+            let m = batch.len();
+            for (r, &i) in batch.iter().enumerate() {
+                xb[r * d..(r + 1) * d].copy_from_slice(&sample.x[i * d..(i + 1) * d]);
+                yb[r] = sample.y[i];
+            }
+            let loss = kernel::loss_grad(&spec, &theta, &xb[..m * d], &yb[..m], Some(&mut grad), &mut ws);
+            steps += 1;
+            if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
+                termination = Termination::Diverged;
+                theta.copy_from_slice(&last_good);
+                break 'epochs;
+            }
+            last_good.copy_from_slice(&theta);
+            for (t, g) in theta.iter_mut().zip(&grad) {
+                *t -= p.learning_rate * g;
+            }
+        }
+    }
+    let (objective, grad_norm) = objective_and_grad_norm(&spec, &theta, sample, &mut ws);
+    if !objective.is_finite() {
+        termination = Termination::Diverged;
+    }
+    Fit {
+        mixture: Mixture { spec, theta },
+        report: FitReport { termination, iterations: steps, evaluations: steps, objective, grad_norm, detail: String::new() },
+    }
+}
+
+/// The least-squares objective as an argmin problem. One fused pass computes the loss and the
+/// gradient together; the result is cached, because the line search asks for both at each point.
+struct LeastSquares<'a> {
+    spec: Spec,
+    sample: &'a Sample,
+    cache: RefCell<Cache>,
+}
+
+struct Cache {
+    theta: Vec<f64>,
+    loss: f64,
+    grad: Vec<f64>,
+    ws: Workspace,
+    passes: u64,
+}
+
+impl LeastSquares<'_> {
+    fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let mut c = self.cache.borrow_mut();
+        if c.passes == 0 || c.theta.as_slice() != theta {
+            let Cache { ws, grad, .. } = &mut *c;
+            let loss = kernel::loss_grad(&self.spec, theta, &self.sample.x, &self.sample.y, Some(grad), ws);
+            c.loss = loss;
+            c.theta.copy_from_slice(theta);
+            c.passes += 1;
+        }
+        (c.loss, c.grad.clone())
+    }
+}
+
+impl CostFunction for LeastSquares<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Self::Param) -> Result<f64, ArgminError> {
+        let (loss, _) = self.eval(p);
+        if loss.is_finite() {
+            Ok(loss)
+        } else {
+            Err(argmin::core::ArgminError::InvalidParameter { text: "non-finite objective".into() }.into())
+        }
+    }
+}
+
+impl Gradient for LeastSquares<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, p: &Self::Param) -> Result<Vec<f64>, ArgminError> {
+        Ok(self.eval(p).1)
+    }
+}
+
+/// The converged least-squares fit: full-batch L-BFGS with a More-Thuente line search.
+pub fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fit {
+    let spec = start.spec;
+    let np = start.theta.len();
+    let problem = LeastSquares {
+        spec,
+        sample,
+        cache: RefCell::new(Cache { theta: vec![0.0; np], loss: 0.0, grad: vec![0.0; np], ws: Workspace::default(), passes: 0 }),
+    };
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), p.memory)
+        .with_tolerance_grad(p.tol_grad)
+        .and_then(|s| s.with_tolerance_cost(p.tol_cost))
+        .expect("checked tolerances");
+    let run = Executor::new(problem, solver)
+        .configure(|state| state.param(start.theta.clone()).max_iters(p.max_iters))
+        .run();
+    let mut ws = Workspace::default();
+    let (theta, termination, iterations, evaluations, detail) = match run {
+        Ok(mut res) => {
+            let passes = res.problem.problem.as_ref().map(|pr| pr.cache.borrow().passes).unwrap_or(0);
+            let state = &mut res.state;
+            let iters = state.get_iter();
+            let (term, detail) = match state.get_termination_reason() {
+                Some(TerminationReason::SolverConverged) => (Termination::Converged, String::new()),
+                Some(TerminationReason::MaxItersReached) => (Termination::MaxIters, String::new()),
+                Some(TerminationReason::SolverExit(msg)) => (Termination::LineSearchFailed, msg.clone()),
+                Some(other) => (Termination::LineSearchFailed, other.text().to_string()),
+                None => (Termination::MaxIters, "no termination reason".into()),
+            };
+            let theta = state.take_best_param().or_else(|| state.take_param()).unwrap_or_else(|| start.theta.clone());
+            (theta, term, iters, passes, detail)
+        }
+        Err(e) => (start.theta.clone(), Termination::Diverged, 0, 0, e.to_string()),
+    };
+    let (objective, grad_norm) = objective_and_grad_norm(&spec, &theta, sample, &mut ws);
+    let termination = if objective.is_finite() { termination } else { Termination::Diverged };
+    Fit {
+        mixture: Mixture { spec, theta },
+        report: FitReport { termination, iterations, evaluations, objective, grad_norm, detail },
+    }
+}

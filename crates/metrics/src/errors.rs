@@ -1,0 +1,76 @@
+//! Function-level and per-atom errors.
+
+use crate::VoronoiCells;
+use serde::{Deserialize, Serialize};
+use smoe_model::Mixture;
+
+/// ||f_fitted - f_target||_{L2(mu)}, estimated on an evaluation sample x (n x d) drawn from mu.
+pub fn l2_error(fitted: &Mixture, target: &Mixture, x: &[f64]) -> f64 {
+    let a = fitted.predict(x);
+    let b = target.predict(x);
+    let n = a.len().max(1) as f64;
+    (a.iter().zip(&b).map(|(u, v)| (u - v) * (u - v)).sum::<f64>() / n).sqrt()
+}
+
+/// Errors of one fitted atom against the reference atom of its Voronoi cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AtomError {
+    pub atom: usize,
+    pub cell: usize,
+    /// Whether the cell holds two or more fitted atoms.
+    pub overfitted: bool,
+    pub d_beta0: f64,
+    pub d_beta1: f64,
+    /// ||(a, b) - (a*, b*)||.
+    pub d_eta: f64,
+    /// sup_x |h(x; eta) - h(x; eta*)| over [-1, 1]^d: exact for affine experts
+    /// (||a - a*||_1 + |b - b*|), otherwise the maximum over the evaluation sample (a lower bound).
+    pub expert_sup: f64,
+}
+
+/// Per-atom parameter and expert errors of `fitted` against `reference` on the given cells.
+pub fn atom_errors(fitted: &Mixture, reference: &Mixture, cells: &VoronoiCells, x: &[f64]) -> Vec<AtomError> {
+    let d = fitted.d();
+    let expert = fitted.spec.expert;
+    cells
+        .assignment
+        .iter()
+        .enumerate()
+        .map(|(i, &j)| {
+            let da: Vec<f64> = fitted.a(i).iter().zip(reference.a(j)).map(|(u, v)| u - v).collect();
+            let db = fitted.b(i) - reference.b(j);
+            let d_beta1 = fitted.beta1(i).iter().zip(reference.beta1(j)).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();
+            let d_eta = (da.iter().map(|v| v * v).sum::<f64>() + db * db).sqrt();
+            let expert_sup = if expert.is_affine() {
+                da.iter().map(|v| v.abs()).sum::<f64>() + db.abs()
+            } else {
+                x.chunks_exact(d)
+                    .map(|row| (fitted.expert_at(i, row) - reference.expert_at(j, row)).abs())
+                    .fold(0.0, f64::max)
+            };
+            AtomError {
+                atom: i,
+                cell: j,
+                overfitted: cells.cells[j].len() > 1,
+                d_beta0: (fitted.beta0(i) - reference.beta0(j)).abs(),
+                d_beta1,
+                d_eta,
+                expert_sup,
+            }
+        })
+        .collect()
+}
+
+/// Largest parameter error (d_beta1 + d_eta) and expert error over over-fitted and singly
+/// fitted atoms: (param_over, param_single, expert_over, expert_single); NaN where none.
+pub fn split_atom_errors(errors: &[AtomError]) -> [f64; 4] {
+    let max_of = |over: bool, f: &dyn Fn(&AtomError) -> f64| {
+        errors.iter().filter(|e| e.overfitted == over).map(f).fold(f64::NAN, f64::max)
+    };
+    [
+        max_of(true, &|e| e.d_beta1 + e.d_eta),
+        max_of(false, &|e| e.d_beta1 + e.d_eta),
+        max_of(true, &|e| e.expert_sup),
+        max_of(false, &|e| e.expert_sup),
+    ]
+}

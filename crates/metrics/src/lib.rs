@@ -1,0 +1,21 @@
+//! Error measures of the paper: Voronoi cells and losses (D1, D2,r, D3, softmax), the
+//! regression-function error, per-atom parameter and expert errors, and rate regressions with
+//! bootstrap intervals. Pure computation; no IO.
+//!
+//! ```
+//! use smoe_metrics::{voronoi_loss, LossKind};
+//! use smoe_model::{seed, Expert, Gate, TruthParams};
+//! let truth = TruthParams { gate: Gate::Sigmoid, expert: Expert::Relu, d: 3, k_star: 2,
+//!     gate_var: None, expert_var: None, zero_gate_slope: vec![1, 2], zero_expert_slope: vec![] }
+//!     .check().unwrap().draw(&mut seed::stream(3, &[("purpose", "truth")]));
+//! let at_truth = voronoi_loss(LossKind::D1, &truth, &truth);
+//! assert_eq!(at_truth.total, 0.0);
+//! ```
+
+mod errors;
+mod rate;
+mod voronoi;
+
+pub use errors::{atom_errors, l2_error, split_atom_errors, AtomError};
+pub use rate::{consistent, fit_rate, ols, summarise, Cell, CellSummary, RateFit, RateMethod};
+pub use voronoi::{canonical_softmax_gauge, voronoi_cells, voronoi_loss, LossKind, LossParts, LossValue, VoronoiCells};

@@ -1,0 +1,266 @@
+//! The fused forward pass and analytic gradient of the mean squared error.
+//!
+//! Samples are processed in fixed chunks. For each chunk the two linear maps of the model are one
+//! matrix product Z^T = W X^T (2k x chunk, via matrixmultiply's SIMD dgemm); the nonlinear part
+//! then runs along rows of Z^T, so every inner loop walks contiguous memory over samples; the
+//! gradient of W is a second product Coef X. No allocation happens per sample or per call once the
+//! workspace has grown. Chunking is a fixed constant, so the summation order never depends on the
+//! caller, the thread count or the batch split.
+
+use crate::{sigmoid, Expert, Gate, Spec};
+
+/// Samples per chunk: Z^T, the coefficient block and the X chunk stay in L2 cache.
+pub const CHUNK: usize = 512;
+
+/// Scratch buffers reused across calls (one per thread).
+#[derive(Default, Clone, Debug)]
+pub struct Workspace {
+    zt: Vec<f64>,
+    ev: Vec<f64>,
+    f: Vec<f64>,
+}
+
+impl Workspace {
+    fn ensure(&mut self, k: usize) {
+        let m = 2 * k;
+        if self.zt.len() < m * CHUNK {
+            self.zt.resize(m * CHUNK, 0.0);
+        }
+        if self.ev.len() < k * CHUNK {
+            self.ev.resize(k * CHUNK, 0.0);
+        }
+        if self.f.len() < CHUNK {
+            self.f.resize(CHUNK, 0.0);
+        }
+    }
+}
+
+/// Z^T = W X^T + c for one chunk of rows of x; writes `m x nc` row-major with row stride nc.
+#[inline]
+fn linear_maps(spec: &Spec, theta: &[f64], xc: &[f64], nc: usize, zt: &mut [f64]) {
+    let d = spec.d;
+    let m = 2 * spec.k;
+    let (w, c) = theta.split_at(m * d);
+    debug_assert!(xc.len() >= nc * d && zt.len() >= m * nc);
+    // SAFETY: the pointers come from slices whose lengths cover the strided extents checked above.
+    unsafe {
+        matrixmultiply::dgemm(
+            m, d, nc, 1.0,
+            w.as_ptr(), d as isize, 1,
+            xc.as_ptr(), 1, d as isize,
+            0.0,
+            zt.as_mut_ptr(), nc as isize, 1,
+        );
+    }
+    for i in 0..m {
+        let ci = c[i];
+        for z in &mut zt[i * nc..(i + 1) * nc] {
+            *z += ci;
+        }
+    }
+}
+
+/// Forward pass on one chunk. On return, for atom i:
+/// row i of zt holds the gate g_i, row k+i holds phi'(u_i), row i of ev holds phi(u_i), f the output.
+#[inline]
+fn forward_chunk(spec: &Spec, nc: usize, zt: &mut [f64], ev: &mut [f64], f: &mut [f64]) {
+    let k = spec.k;
+    let f = &mut f[..nc];
+    f.iter_mut().for_each(|v| *v = 0.0);
+    let (gates, experts) = zt.split_at_mut(k * nc);
+    // experts: phi and phi' along contiguous rows
+    for i in 0..k {
+        let urow = &mut experts[i * nc..(i + 1) * nc];
+        let erow = &mut ev[i * nc..(i + 1) * nc];
+        apply_expert(spec.expert, urow, erow);
+    }
+    match spec.gate {
+        Gate::Sigmoid => {
+            for i in 0..k {
+                let grow = &mut gates[i * nc..(i + 1) * nc];
+                for g in grow.iter_mut() {
+                    *g = sigmoid(*g);
+                }
+            }
+        }
+        Gate::Softmax => {
+            // f temporarily holds the row-wise max, then the normaliser.
+            f.copy_from_slice(&gates[..nc]);
+            for i in 1..k {
+                for (mx, &z) in f.iter_mut().zip(&gates[i * nc..(i + 1) * nc]) {
+                    *mx = mx.max(z);
+                }
+            }
+            for i in 0..k {
+                for (g, &mx) in gates[i * nc..(i + 1) * nc].iter_mut().zip(f.iter()) {
+                    *g = (*g - mx).exp();
+                }
+            }
+            f.copy_from_slice(&gates[..nc]);
+            for i in 1..k {
+                for (s, &g) in f.iter_mut().zip(&gates[i * nc..(i + 1) * nc]) {
+                    *s += g;
+                }
+            }
+            for v in f.iter_mut() {
+                *v = 1.0 / *v;
+            }
+            for i in 0..k {
+                for (g, &inv) in gates[i * nc..(i + 1) * nc].iter_mut().zip(f.iter()) {
+                    *g *= inv;
+                }
+            }
+            f.iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+    for i in 0..k {
+        let grow = &gates[i * nc..(i + 1) * nc];
+        let erow = &ev[i * nc..(i + 1) * nc];
+        for s in 0..nc {
+            f[s] += grow[s] * erow[s];
+        }
+    }
+}
+
+/// phi into `erow` and phi' into `urow` (overwriting the pre-activation).
+#[inline]
+fn apply_expert(expert: Expert, urow: &mut [f64], erow: &mut [f64]) {
+    match expert {
+        Expert::Linear | Expert::Constant => {
+            erow.copy_from_slice(urow);
+            urow.iter_mut().for_each(|u| *u = 1.0);
+        }
+        Expert::Relu => {
+            for (u, e) in urow.iter_mut().zip(erow.iter_mut()) {
+                let pos = *u > 0.0;
+                *e = if pos { *u } else { 0.0 };
+                *u = if pos { 1.0 } else { 0.0 };
+            }
+        }
+        other => {
+            for (u, e) in urow.iter_mut().zip(erow.iter_mut()) {
+                let (p, dp) = other.phi_and_deriv(*u);
+                *e = p;
+                *u = dp;
+            }
+        }
+    }
+}
+
+/// Mean squared error (1/n) sum_s (f_G(x_s) - y_s)^2 and, if `grad` is given, its gradient with
+/// respect to theta (same layout as theta). x is n x d row-major.
+pub fn loss_grad(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
+    let (k, d) = (spec.k, spec.d);
+    let m = 2 * k;
+    let n = y.len();
+    assert_eq!(theta.len(), spec.n_params(), "theta length");
+    assert_eq!(x.len(), n * d, "x must be n x d");
+    if n == 0 {
+        return 0.0;
+    }
+    ws.ensure(k);
+    if let Some(g) = grad.as_deref_mut() {
+        assert_eq!(g.len(), theta.len(), "grad length");
+        g.iter_mut().for_each(|v| *v = 0.0);
+    }
+    let scale = 2.0 / n as f64;
+    let mut sse = 0.0;
+    let Workspace { zt, ev, f } = ws;
+    for start in (0..n).step_by(CHUNK) {
+        let nc = CHUNK.min(n - start);
+        let xc = &x[start * d..(start + nc) * d];
+        let yc = &y[start..start + nc];
+        let zt = &mut zt[..m * nc];
+        let ev = &mut ev[..k * nc];
+        linear_maps(spec, theta, xc, nc, zt);
+        forward_chunk(spec, nc, zt, ev, f);
+        // f becomes the scaled residual r_s * 2/n
+        for s in 0..nc {
+            let r = f[s] - yc[s];
+            sse += r * r;
+            f[s] = scale * r;
+        }
+        let Some(g) = grad.as_deref_mut() else { continue };
+        let rs = &f[..nc];
+        let (gates, dexp) = zt.split_at_mut(k * nc);
+        // Coefficients of d f / d z, in place: rows 0..k (gate logits), rows k..2k (expert inputs).
+        match spec.gate {
+            Gate::Sigmoid => {
+                for i in 0..k {
+                    let grow = &mut gates[i * nc..(i + 1) * nc];
+                    let drow = &mut dexp[i * nc..(i + 1) * nc];
+                    let erow = &ev[i * nc..(i + 1) * nc];
+                    for s in 0..nc {
+                        let gi = grow[s];
+                        drow[s] *= rs[s] * gi;
+                        grow[s] = rs[s] * erow[s] * gi * (1.0 - gi);
+                    }
+                }
+            }
+            Gate::Softmax => {
+                // f_s is needed again: recompute it from the gates before they are overwritten.
+                let mut fval = [0.0f64; CHUNK];
+                for i in 0..k {
+                    for s in 0..nc {
+                        fval[s] += gates[i * nc + s] * ev[i * nc + s];
+                    }
+                }
+                for i in 0..k {
+                    let grow = &mut gates[i * nc..(i + 1) * nc];
+                    let drow = &mut dexp[i * nc..(i + 1) * nc];
+                    let erow = &ev[i * nc..(i + 1) * nc];
+                    for s in 0..nc {
+                        let gi = grow[s];
+                        drow[s] *= rs[s] * gi;
+                        grow[s] = rs[s] * gi * (erow[s] - fval[s]);
+                    }
+                }
+            }
+        }
+        let (gw, gc) = g.split_at_mut(m * d);
+        // SAFETY: coef is m x nc (row stride nc), xc is nc x d, gw is m x d; all in bounds.
+        unsafe {
+            matrixmultiply::dgemm(
+                m, nc, d, 1.0,
+                zt.as_ptr(), nc as isize, 1,
+                xc.as_ptr(), d as isize, 1,
+                1.0,
+                gw.as_mut_ptr(), d as isize, 1,
+            );
+        }
+        for i in 0..m {
+            gc[i] += zt[i * nc..(i + 1) * nc].iter().sum::<f64>();
+        }
+    }
+    if let Some(g) = grad {
+        if !spec.expert.has_slope() {
+            // the input-independent expert's slope is not a parameter
+            g[k * d..2 * k * d].iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+    sse / n as f64
+}
+
+/// f_G(x_s) for every row of x, written into `out`.
+pub fn predict_into(spec: &Spec, theta: &[f64], x: &[f64], out: &mut [f64], ws: &mut Workspace) {
+    let (k, d) = (spec.k, spec.d);
+    let n = out.len();
+    assert_eq!(x.len(), n * d, "x must be n x d");
+    ws.ensure(k);
+    let Workspace { zt, ev, f } = ws;
+    for start in (0..n).step_by(CHUNK) {
+        let nc = CHUNK.min(n - start);
+        let xc = &x[start * d..(start + nc) * d];
+        linear_maps(spec, theta, xc, nc, &mut zt[..2 * k * nc]);
+        forward_chunk(spec, nc, &mut zt[..2 * k * nc], &mut ev[..k * nc], f);
+        out[start..start + nc].copy_from_slice(&f[..nc]);
+    }
+}
+
+/// Floating-point operations of one loss_grad call (multiply and add counted separately), used to
+/// report achieved GFLOP/s: two products of 2k x d x n, plus the elementwise work.
+pub fn flops_loss_grad(spec: &Spec, n: usize) -> f64 {
+    let (k, d) = (spec.k as f64, spec.d as f64);
+    let n = n as f64;
+    2.0 * (2.0 * 2.0 * k * d * n) + 12.0 * k * n
+}

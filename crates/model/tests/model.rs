@@ -1,0 +1,247 @@
+use proptest::prelude::*;
+use rand::RngExt;
+use smoe_model::{kernel, seed, Expert, Gate, Mixture, Spec, TruthParams, Workspace};
+
+/// Tolerances in one place.
+const FD_STEP: f64 = 1e-6;
+const FD_RTOL: f64 = 1e-5;
+const FD_ATOL: f64 = 1e-8;
+
+const EXPERTS: [Expert; 8] = [
+    Expert::Relu,
+    Expert::Gelu,
+    Expert::Linear,
+    Expert::Poly(2),
+    Expert::Poly(3),
+    Expert::Sigmoid,
+    Expert::Tanh,
+    Expert::Constant,
+];
+
+fn random_mixture(gate: Gate, expert: Expert, k: usize, d: usize, rng: &mut impl rand::Rng) -> Mixture {
+    let spec = Spec::new(gate, expert, k, d).unwrap();
+    let mut theta: Vec<f64> = (0..spec.n_params()).map(|_| rng.random_range(-1.0..1.0)).collect();
+    if !expert.has_slope() {
+        for i in 0..k {
+            let o = spec.a_offset(i);
+            theta[o..o + d].iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+    Mixture::from_theta(spec, theta).unwrap()
+}
+
+fn random_data(n: usize, d: usize, rng: &mut impl rand::Rng) -> (Vec<f64>, Vec<f64>) {
+    let x = (0..n * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let y = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    (x, y)
+}
+
+/// Gradient against central finite differences, for every gate and expert, across a chunk boundary.
+#[test]
+fn gradient_matches_finite_differences() {
+    let mut rng = seed::stream(1, &[("test", "fd")]);
+    let (k, d) = (3, 4);
+    for gate in [Gate::Sigmoid, Gate::Softmax] {
+        for expert in EXPERTS {
+            for n in [37, kernel::CHUNK + 11] {
+                let m = random_mixture(gate, expert, k, d, &mut rng);
+                let (x, y) = random_data(n, d, &mut rng);
+                let mut ws = Workspace::default();
+                let mut grad = vec![0.0; m.theta.len()];
+                kernel::loss_grad(&m.spec, &m.theta, &x, &y, Some(&mut grad), &mut ws);
+                for p in 0..m.theta.len() {
+                    let is_slope = p >= m.spec.a_offset(0) && p < m.spec.a_offset(k - 1) + d;
+                    if !expert.has_slope() && is_slope {
+                        assert_eq!(grad[p], 0.0, "{gate} {expert}: a is not a parameter");
+                        continue;
+                    }
+                    let mut tp = m.theta.clone();
+                    tp[p] += FD_STEP;
+                    let lp = kernel::loss_grad(&m.spec, &tp, &x, &y, None, &mut ws);
+                    tp[p] -= 2.0 * FD_STEP;
+                    let lm = kernel::loss_grad(&m.spec, &tp, &x, &y, None, &mut ws);
+                    let fd = (lp - lm) / (2.0 * FD_STEP);
+                    let err = (fd - grad[p]).abs();
+                    assert!(
+                        err <= FD_ATOL + FD_RTOL * fd.abs().max(grad[p].abs()),
+                        "{gate} {expert} n={n} param {p}: analytic {} vs finite difference {fd}",
+                        grad[p]
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The batched kernel agrees with a direct per-sample evaluation of the formula.
+#[test]
+fn predict_matches_naive_formula() {
+    let mut rng = seed::stream(1, &[("test", "naive")]);
+    for gate in [Gate::Sigmoid, Gate::Softmax] {
+        for expert in EXPERTS {
+            let m = random_mixture(gate, expert, 4, 3, &mut rng);
+            let (x, y) = random_data(kernel::CHUNK + 5, 3, &mut rng);
+            let fast = m.predict(&x);
+            let mut sse = 0.0;
+            for (s, row) in x.chunks(3).enumerate() {
+                let g = m.gates_at(row);
+                let naive: f64 = (0..4).map(|i| g[i] * m.expert_at(i, row)).sum();
+                assert!((naive - fast[s]).abs() < 1e-12, "{gate} {expert} sample {s}");
+                sse += (naive - y[s]).powi(2);
+            }
+            let loss = kernel::loss_grad(&m.spec, &m.theta, &x, &y, None, &mut Workspace::default());
+            assert!((loss - sse / y.len() as f64).abs() < 1e-12);
+        }
+    }
+}
+
+/// A hand-worked case: k = 1, d = 1, sigmoid gate with beta0 = beta1 = 0 (gate 1/2), linear
+/// expert a = 2, b = 1: f(x) = (2x + 1) / 2.
+#[test]
+fn hand_worked_prediction() {
+    let spec = Spec::new(Gate::Sigmoid, Expert::Linear, 1, 1).unwrap();
+    // theta = [beta1, a, beta0, b]
+    let m = Mixture::from_theta(spec, vec![0.0, 2.0, 0.0, 1.0]).unwrap();
+    assert_eq!(m.predict(&[0.5, -1.0]), vec![1.0, -0.5]);
+    // two softmax atoms with equal logits give weights 1/2 each: f = (h1 + h2) / 2
+    let spec = Spec::new(Gate::Softmax, Expert::Relu, 2, 1).unwrap();
+    // theta = [beta1_1, beta1_2, a_1, a_2, beta0_1, beta0_2, b_1, b_2]
+    let m = Mixture::from_theta(spec, vec![0.3, 0.3, 1.0, -1.0, 0.7, 0.7, 0.0, 0.5]).unwrap();
+    let f = m.predict(&[0.25]);
+    assert!((f[0] - 0.5 * (0.25 + 0.25)).abs() < 1e-15);
+}
+
+/// Softmax gating is unchanged by adding the same (t0, t1) to every (beta0_i, beta1_i).
+#[test]
+fn softmax_gauge_invariance() {
+    let mut rng = seed::stream(1, &[("test", "gauge")]);
+    let (k, d) = (3, 5);
+    let m = random_mixture(Gate::Softmax, Expert::Gelu, k, d, &mut rng);
+    let (x, _) = random_data(200, d, &mut rng);
+    let mut shifted = m.clone();
+    let t1: Vec<f64> = (0..d).map(|_| rng.random_range(-2.0..2.0)).collect();
+    for i in 0..k {
+        shifted.theta[m.spec.beta0_offset(i)] += 1.7;
+        let o = m.spec.beta1_offset(i);
+        for j in 0..d {
+            shifted.theta[o + j] += t1[j];
+        }
+    }
+    for (a, b) in m.predict(&x).iter().zip(shifted.predict(&x)) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    // ...whereas sigmoid gating is not
+    let mut sig = m.clone();
+    sig.spec.gate = Gate::Sigmoid;
+    let mut sig_shift = shifted.clone();
+    sig_shift.spec.gate = Gate::Sigmoid;
+    assert!(sig.predict(&x).iter().zip(sig_shift.predict(&x)).any(|(a, b)| (a - b).abs() > 1e-3));
+}
+
+#[test]
+fn label_switching_leaves_the_function_unchanged() {
+    let mut rng = seed::stream(1, &[("test", "perm")]);
+    for gate in [Gate::Sigmoid, Gate::Softmax] {
+        let m = random_mixture(gate, Expert::Relu, 4, 3, &mut rng);
+        let p = m.permuted(&[2, 0, 3, 1]);
+        let (x, _) = random_data(100, 3, &mut rng);
+        for (a, b) in m.predict(&x).iter().zip(p.predict(&x)) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn seeds_depend_only_on_identity() {
+    let a = seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "0")]);
+    let b = seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "0")]);
+    let c = seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "1")]);
+    let e = seed::derive_seed(43, &[("experiment", "E1"), ("n", "1000"), ("rep", "0")]);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_ne!(a, e);
+    // key/value boundaries matter: ("n","10"),("rep","00") differs from ("n","100"),("rep","0")
+    assert_ne!(
+        seed::derive_seed(1, &[("n", "10"), ("rep", "00")]),
+        seed::derive_seed(1, &[("n", "100"), ("rep", "0")])
+    );
+}
+
+#[test]
+fn truth_recipe_respects_zero_slopes_and_variances() {
+    let recipe = TruthParams {
+        gate: Gate::Sigmoid,
+        expert: Expert::Relu,
+        d: 32,
+        k_star: 8,
+        gate_var: None,
+        expert_var: None,
+        zero_gate_slope: vec![8],
+        zero_expert_slope: vec![3],
+    }
+    .check()
+    .unwrap();
+    let t = recipe.draw(&mut seed::stream(5, &[("purpose", "truth")]));
+    assert_eq!(t.k(), 8);
+    assert!(t.beta1(7).iter().all(|&v| v == 0.0));
+    assert!(t.beta1(0).iter().all(|&v| v != 0.0));
+    assert!(t.a(2).iter().all(|&v| v == 0.0));
+    // entries of a* have variance 1/d: the empirical variance over 7 x 32 draws is near 1/32
+    let a: Vec<f64> = (0..8).filter(|&i| i != 2).flat_map(|i| t.a(i).to_vec()).collect();
+    let var = a.iter().map(|v| v * v).sum::<f64>() / a.len() as f64;
+    assert!((var - 1.0 / 32.0).abs() < 0.3 / 32.0, "variance {var}");
+    // drawing twice from the same stream identity gives the same truth
+    assert_eq!(t, recipe.draw(&mut seed::stream(5, &[("purpose", "truth")])));
+}
+
+#[test]
+fn truth_params_are_validated() {
+    let base = TruthParams {
+        gate: Gate::Sigmoid,
+        expert: Expert::Relu,
+        d: 2,
+        k_star: 2,
+        gate_var: None,
+        expert_var: None,
+        zero_gate_slope: vec![],
+        zero_expert_slope: vec![],
+    };
+    let err = TruthParams { zero_gate_slope: vec![3], ..base.clone() }.check().unwrap_err().to_string();
+    assert!(err.contains("zero_gate_slope") && err.contains("1..=2"), "{err}");
+    let err = TruthParams { gate_var: Some(-1.0), ..base.clone() }.check().unwrap_err().to_string();
+    assert!(err.contains("gate_var"), "{err}");
+    let err = TruthParams { expert_var: Some(f64::NAN), ..base.clone() }.check().unwrap_err().to_string();
+    assert!(err.contains("expert_var"), "{err}");
+    assert!(TruthParams { d: 0, ..base.clone() }.check().is_err());
+    assert!(TruthParams { k_star: 0, ..base }.check().is_err());
+}
+
+#[test]
+fn expert_names_round_trip_and_reject_unknown() {
+    for e in EXPERTS {
+        assert_eq!(e.to_string().parse::<Expert>().unwrap(), e);
+    }
+    let err = "swish".parse::<Expert>().unwrap_err().to_string();
+    assert!(err.contains("swish") && err.contains("relu"), "{err}");
+    assert!("poly:0".parse::<Expert>().is_err());
+}
+
+proptest! {
+    #[test]
+    fn sigmoid_gates_in_open_unit_interval(theta in prop::collection::vec(-5.0f64..5.0, 16), x in prop::collection::vec(-1.0f64..1.0, 3)) {
+        let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 2, 3).unwrap();
+        let m = Mixture::from_theta(spec, theta).unwrap();
+        for g in m.gates_at(&x) {
+            prop_assert!(g > 0.0 && g < 1.0);
+        }
+    }
+
+    #[test]
+    fn softmax_weights_sum_to_one(theta in prop::collection::vec(-50.0f64..50.0, 24), x in prop::collection::vec(-1.0f64..1.0, 3)) {
+        let spec = Spec::new(Gate::Softmax, Expert::Relu, 3, 3).unwrap();
+        let m = Mixture::from_theta(spec, theta).unwrap();
+        let g = m.gates_at(&x);
+        prop_assert!(g.iter().all(|&v| (0.0..=1.0).contains(&v)));
+        prop_assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,7 @@
+//! The boundary crate: experiment configs (YAML), running work units, tidy results in Parquet,
+//! rate tables, figures, the manifest. Only this crate (and the binary) touches files.
+
+pub mod figures;
+pub mod manifest;
+pub mod rows;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Manifest and atomic writes. Being written.
