@@ -1,0 +1,156 @@
+use smoe_estimator::*;
+use smoe_metrics::{l2_error, ols, voronoi_loss, LossKind};
+use smoe_model::{draw_inputs, draw_sample, seed, sigmoid, Expert, Gate, Mixture, Spec, TruthParams};
+
+fn truth(gate: Gate, expert: Expert, d: usize, k_star: usize, zero: Vec<usize>, s: u64) -> Mixture {
+    TruthParams { gate, expert, d, k_star, gate_var: None, expert_var: None, zero_gate_slope: zero, zero_expert_slope: vec![] }
+        .check()
+        .unwrap()
+        .draw(&mut seed::stream(s, &[("purpose", "truth")]))
+}
+
+fn init(sd: f64, split: MassSplit) -> Init {
+    InitParams { noise: InitNoise::Fixed { sd }, split_atom: 1, mass_split: split }.check().unwrap()
+}
+
+const LBFGS: LbfgsParams = LbfgsParams { memory: 10, tol_grad: 1e-9, tol_cost: 0.0, max_iters: 3000 };
+
+#[test]
+fn split_start_reproduces_the_truth_function() {
+    let mut rng = seed::stream(1, &[("test", "x")]);
+    let x = draw_inputs(300, 3, &mut rng);
+    // sigmoid, Regime 1 (beta1 = 0 on the split atom): gates of the copies sum to the original
+    let t = truth(Gate::Sigmoid, Expert::Relu, 3, 2, vec![1, 2], 1);
+    let c = init(0.0, MassSplit::Share).centre(&t, Gate::Sigmoid, Expert::Relu, 4).unwrap();
+    assert_eq!(c.k(), 4);
+    assert!((3.0 * sigmoid(c.beta0(0)) - sigmoid(t.beta0(0))).abs() < 1e-12);
+    for (a, b) in c.predict(&x).iter().zip(t.predict(&x)) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    // softmax: masses add up, for any beta1
+    let t = truth(Gate::Softmax, Expert::Gelu, 3, 2, vec![], 2);
+    let c = init(0.0, MassSplit::Share).centre(&t, Gate::Softmax, Expert::Gelu, 3).unwrap();
+    for (a, b) in c.predict(&x).iter().zip(t.predict(&x)) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    // copy doubles the sigmoid gate, so the function changes
+    let c = init(0.0, MassSplit::Copy).centre(&t, Gate::Sigmoid, Expert::Gelu, 3).unwrap();
+    assert_eq!(c.beta0(0), t.beta0(0));
+    assert_eq!(c.beta0(2), t.beta0(0));
+}
+
+#[test]
+fn init_validation_names_the_field() {
+    let t = truth(Gate::Sigmoid, Expert::Relu, 2, 2, vec![1, 2], 1);
+    let e = InitParams { noise: InitNoise::Fixed { sd: -1.0 }, split_atom: 1, mass_split: MassSplit::Share }.check().unwrap_err();
+    assert!(e.to_string().contains("init.noise.sd"), "{e}");
+    let e = init(0.1, MassSplit::Share).centre(&t, Gate::Sigmoid, Expert::Relu, 1).unwrap_err();
+    assert!(e.to_string().contains("k*"), "{e}");
+    let e = InitParams { noise: InitNoise::None, split_atom: 3, mass_split: MassSplit::Share }.check().unwrap().centre(&t, Gate::Sigmoid, Expert::Relu, 3).unwrap_err();
+    assert!(e.to_string().contains("split_atom"), "{e}");
+    assert!(SgdParams { epochs: 10, learning_rate: 0.0, batch_size: 32, shuffle: true }.check().is_err());
+    assert!(SgdParams { epochs: 10, learning_rate: 0.1, batch_size: 0, shuffle: true }.check().is_err());
+    assert!(LbfgsParams { tol_grad: f64::NAN, ..LBFGS }.check().is_err());
+}
+
+#[test]
+fn shrinking_noise_schedule() {
+    let s = InitNoise::Shrinking { sd: 0.1, n0: 1000.0, power: 0.5 };
+    assert!((s.sd(1000) - 0.1).abs() < 1e-15);
+    assert!((s.sd(4000) - 0.05).abs() < 1e-15);
+    assert_eq!(InitNoise::None.sd(10), 0.0);
+}
+
+#[test]
+fn sgd_is_deterministic_and_reduces_the_objective() {
+    let t = truth(Gate::Sigmoid, Expert::Relu, 4, 2, vec![1, 2], 3);
+    let data = draw_sample(&t, 2000, 0.01, &mut seed::stream(3, &[("purpose", "data")])).unwrap();
+    let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 3, 4).unwrap();
+    let start = init(0.2, MassSplit::Share).start(&t, spec, 2000, &mut seed::stream(3, &[("purpose", "init")])).unwrap();
+    let sgd = SgdParams { epochs: 10, learning_rate: 0.1, batch_size: 32, shuffle: true }.check().unwrap();
+    let f1 = sgd.fit(&start, &data, &mut seed::stream(3, &[("purpose", "sgd")]));
+    let f2 = sgd.fit(&start, &data, &mut seed::stream(3, &[("purpose", "sgd")]));
+    assert_eq!(f1, f2);
+    let (obj0, _) = objective_and_grad_norm(&spec, &start.theta, &data, &mut Default::default());
+    assert!(f1.report.objective < obj0, "{} !< {obj0}", f1.report.objective);
+    assert_eq!(f1.report.termination, Termination::EpochsCompleted);
+    assert_eq!(f1.report.iterations, 10 * 2000u64.div_ceil(32));
+}
+
+#[test]
+fn divergence_is_recorded_not_panicked() {
+    let t = truth(Gate::Sigmoid, Expert::Poly(3), 4, 2, vec![1, 2], 4);
+    let data = draw_sample(&t, 500, 0.01, &mut seed::stream(4, &[("purpose", "data")])).unwrap();
+    let spec = Spec::new(Gate::Sigmoid, Expert::Poly(3), 3, 4).unwrap();
+    let start = init(1.0, MassSplit::Share).start(&t, spec, 500, &mut seed::stream(4, &[("purpose", "init")])).unwrap();
+    let sgd = SgdParams { epochs: 10, learning_rate: 1e6, batch_size: 8, shuffle: true }.check().unwrap();
+    let f = sgd.fit(&start, &data, &mut seed::stream(4, &[("purpose", "sgd")]));
+    assert_eq!(f.report.termination, Termination::Diverged);
+    assert!(f.mixture.theta.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn lbfgs_reaches_a_stationary_point() {
+    let t = truth(Gate::Sigmoid, Expert::Gelu, 4, 2, vec![2], 5);
+    let data = draw_sample(&t, 3000, 0.01, &mut seed::stream(5, &[("purpose", "data")])).unwrap();
+    let spec = Spec::new(Gate::Sigmoid, Expert::Gelu, 2, 4).unwrap();
+    let start = init(0.05, MassSplit::Share).start(&t, spec, 3000, &mut seed::stream(5, &[("purpose", "init")])).unwrap();
+    let f = LBFGS.check().unwrap().fit(&start, &data, &mut seed::stream(5, &[]));
+    assert!(matches!(f.report.termination, Termination::Converged | Termination::LineSearchFailed), "{:?}", f.report);
+    assert!(f.report.grad_norm < 1e-6, "{:?}", f.report);
+    // exactly specified: the fit is close to the noise level
+    assert!((f.report.objective - 0.01).abs() < 0.002, "{:?}", f.report);
+    // it is a least-squares fit: no worse on the training data than the true parameters
+    let mut t_fit = t.clone();
+    t_fit.spec = spec;
+    let (at_truth, _) = objective_and_grad_norm(&spec, &t_fit.theta, &data, &mut Default::default());
+    assert!(f.report.objective <= at_truth, "{} > {at_truth}", f.report.objective);
+}
+
+/// The recovery test of issue 2: d = 4, k* = 2, k = 3, Regime 1, ReLU experts. As n grows from
+/// 200 to 20000, D1 falls and ||f_hat - f*||_L2 falls roughly like n^{-1/2}.
+#[test]
+fn converged_estimator_recovers_the_truth_as_n_grows() {
+    let t = truth(Gate::Sigmoid, Expert::Relu, 4, 2, vec![1, 2], 6);
+    let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 3, 4).unwrap();
+    let x_eval = draw_inputs(20_000, 4, &mut seed::stream(6, &[("purpose", "eval")]));
+    let est = LBFGS.check().unwrap();
+    let ns = [200usize, 2000, 20_000];
+    let reps = 4;
+    let mut log_n = Vec::new();
+    let mut log_l2 = Vec::new();
+    let mut mean_d1 = Vec::new();
+    for &n in &ns {
+        let mut l2s = Vec::new();
+        let mut d1s = Vec::new();
+        for rep in 0..reps {
+            let id = [("n", n.to_string()), ("rep", rep.to_string())];
+            let id: Vec<(&str, &str)> = id.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let data = draw_sample(&t, n, 0.01, &mut seed::stream(6, &[&id[..], &[("purpose", "data")]].concat())).unwrap();
+            let start = init(0.05, MassSplit::Share).start(&t, spec, n, &mut seed::stream(6, &[&id[..], &[("purpose", "init")]].concat())).unwrap();
+            let f = est.fit(&start, &data, &mut seed::stream(6, &[]));
+            l2s.push(l2_error(&f.mixture, &t, &x_eval));
+            d1s.push(voronoi_loss(LossKind::D1, &f.mixture, &t).total);
+        }
+        log_n.push((n as f64).ln());
+        log_l2.push((l2s.iter().sum::<f64>() / reps as f64).ln());
+        mean_d1.push(d1s.iter().sum::<f64>() / reps as f64);
+    }
+    assert!(mean_d1[0] > mean_d1[1] && mean_d1[1] > mean_d1[2], "D1 means {mean_d1:?}");
+    let (_, slope, _) = ols(&log_n, &log_l2);
+    assert!((-0.7..=-0.3).contains(&slope), "L2 slope {slope}");
+}
+
+#[test]
+fn population_fit_of_a_sigmoid_regime2_truth_moves_away_from_the_split_start() {
+    // Regime 2: the split atom has a non-zero gate slope, so the split start is not the truth
+    // function and the population fit G_bar differs from it.
+    let t = truth(Gate::Sigmoid, Expert::Relu, 3, 2, vec![2], 7);
+    let c = init(0.0, MassSplit::Share).centre(&t, Gate::Sigmoid, Expert::Relu, 3).unwrap();
+    let x = draw_inputs(5000, 3, &mut seed::stream(7, &[("purpose", "x")]));
+    let before = l2_error(&c, &t, &x);
+    assert!(before > 1e-4, "the split start should not reproduce a Regime-2 truth ({before})");
+    let g = population_fit(&t, &c, 20_000, &LBFGS, &mut seed::stream(7, &[("purpose", "gbar")]));
+    let after = l2_error(&g.mixture, &t, &x);
+    assert!(after < before, "{after} !< {before}");
+}
