@@ -1,1 +1,335 @@
-//! Manifest and atomic writes. Being written.
+//! Atomic file writes, SHA-256 hashes and the run manifest (`manifest.json`).
+//!
+//! The manifest lists every output file with its hash and size, keyed by its path relative to
+//! the output root, plus a description of the run that produced them (git commit, toolchain,
+//! config hashes). [`Manifest::verify`] re-hashes the files and reports what changed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Writes `path` atomically: `write` fills a temporary file in the same directory
+/// (`.<name>.<pid>-<k>.tmp`), which is flushed, fsynced and renamed over `path`. Readers see
+/// either the old file or the complete new one, never a truncated one. If `write` (or any later
+/// step) fails, the temporary file is removed and `path` is left untouched.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let k = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(
+        ".{}.{}-{k}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+    let result = write(&mut file)
+        .and_then(|()| file.flush())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&tmp, path)
+        });
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // Make the rename itself durable. Best effort: some filesystems refuse to fsync directories,
+    // and the destination is complete either way.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// [`atomic_write`] of a byte string.
+pub fn atomic_write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    atomic_write(path, |f| f.write_all(bytes))
+}
+
+/// SHA-256 of a file's contents, as 64 lowercase hex digits.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    Ok(sha256_and_len(path)?.0)
+}
+
+fn sha256_and_len(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), len))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Errors of manifest I/O, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: invalid manifest JSON: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: not a relative path inside the output root", path.display())]
+    NotRelative { path: PathBuf },
+}
+
+/// Hash and size of one recorded file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// What produced the files. `"unknown"` marks facts that could not be collected.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub git_commit: String,
+    /// True if the work tree had uncommitted changes, or if git could not tell.
+    pub git_dirty: bool,
+    pub cargo_lock_sha256: String,
+    pub rustc_version: String,
+    pub host: String,
+    /// Config file (as given on the command line) -> SHA-256 of its contents.
+    pub config_sha256: BTreeMap<String, String>,
+    pub wall_s: f64,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub created_utc: String,
+    pub command: String,
+}
+
+/// The manifest: recorded output files (relative path, '/'-separated -> hash) and run info.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub files: BTreeMap<String, FileEntry>,
+    pub run: RunInfo,
+}
+
+/// A discrepancy found by [`Manifest::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyProblem {
+    Missing {
+        path: String,
+    },
+    Changed {
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    Unreadable {
+        path: String,
+        error: String,
+    },
+}
+
+impl fmt::Display for VerifyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing { path } => write!(f, "{path}: missing"),
+            Self::Changed {
+                path,
+                expected,
+                actual,
+            } => {
+                write!(
+                    f,
+                    "{path}: changed (sha256 expected {expected}, actual {actual})"
+                )
+            }
+            Self::Unreadable { path, error } => write!(f, "{path}: unreadable: {error}"),
+        }
+    }
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| ManifestError::Json {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Writes pretty-printed JSON (keys in struct / sorted-map order, so the output is
+    /// deterministic) atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ManifestError> {
+        let mut text =
+            serde_json::to_string_pretty(self).map_err(|source| ManifestError::Json {
+                path: path.to_owned(),
+                source,
+            })?;
+        text.push('\n');
+        atomic_write_bytes(path, text.as_bytes()).map_err(|source| ManifestError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Hashes `root/rel_path` and records it under `rel_path` ('/'-separated). `rel_path` may also
+    /// be an absolute path inside `root`. Returns the new entry.
+    pub fn record_file(
+        &mut self,
+        root: &Path,
+        rel_path: &Path,
+    ) -> Result<&FileEntry, ManifestError> {
+        let rel = rel_path.strip_prefix(root).unwrap_or(rel_path);
+        let key = manifest_key(rel).ok_or_else(|| ManifestError::NotRelative {
+            path: rel_path.to_owned(),
+        })?;
+        let full = root.join(rel);
+        let (sha256, bytes) =
+            sha256_and_len(&full).map_err(|source| ManifestError::Io { path: full, source })?;
+        self.files.insert(key.clone(), FileEntry { sha256, bytes });
+        Ok(&self.files[&key])
+    }
+
+    /// Re-hashes every recorded file under `root`; empty if all match.
+    pub fn verify(&self, root: &Path) -> Vec<VerifyProblem> {
+        let mut problems = Vec::new();
+        for (key, entry) in &self.files {
+            let path = key.clone();
+            match sha256_and_len(&root.join(key)) {
+                Ok((actual, _)) if actual == entry.sha256 => {}
+                Ok((actual, _)) => problems.push(VerifyProblem::Changed {
+                    path,
+                    expected: entry.sha256.clone(),
+                    actual,
+                }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    problems.push(VerifyProblem::Missing { path })
+                }
+                Err(e) => problems.push(VerifyProblem::Unreadable {
+                    path,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        problems
+    }
+}
+
+/// '/'-joined normal components, or None for absolute paths, `..`, or non-UTF-8 names.
+fn manifest_key(rel: &Path) -> Option<String> {
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+impl RunInfo {
+    /// Collects the run description. `root` is the workspace root (git work tree, Cargo.lock).
+    /// Never fails: facts that cannot be collected are `"unknown"`.
+    pub fn collect(root: &Path, configs: &[PathBuf], command: &str, wall_s: f64) -> Self {
+        const UNKNOWN: &str = "unknown";
+        let git = |args: &[&str]| run_tool(Command::new("git").arg("-C").arg(root).args(args));
+        let git_commit = git(&["rev-parse", "HEAD"]);
+        let git_status = git(&["status", "--porcelain"]);
+        let config_sha256 = configs
+            .iter()
+            .map(|c| {
+                let hash = sha256_file(c).unwrap_or_else(|_| UNKNOWN.to_owned());
+                (c.display().to_string(), hash)
+            })
+            .collect();
+        let host = run_tool(Command::new("uname").arg("-srm"))
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+            });
+        let created = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Self {
+            git_dirty: git_status.as_ref().is_none_or(|s| !s.is_empty()),
+            git_commit: git_commit.unwrap_or_else(|| UNKNOWN.to_owned()),
+            cargo_lock_sha256: sha256_file(&root.join("Cargo.lock"))
+                .unwrap_or_else(|_| UNKNOWN.to_owned()),
+            rustc_version: run_tool(Command::new("rustc").arg("--version"))
+                .unwrap_or_else(|| UNKNOWN.to_owned()),
+            host: host.unwrap_or_else(|| UNKNOWN.to_owned()),
+            config_sha256,
+            wall_s,
+            created_utc: format_utc(created),
+            command: command.to_owned(),
+        }
+    }
+}
+
+/// Trimmed stdout of a successful command, or None if it could not run or failed.
+fn run_tool(command: &mut Command) -> Option<String> {
+    let out = command.stderr(std::process::Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+pub fn format_utc(unix_secs: i64) -> String {
+    let (days, secs) = (unix_secs.div_euclid(86_400), unix_secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// SHA-256 of a byte string, as 64 lowercase hex digits.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}

@@ -1,1 +1,231 @@
-//! Parquet storage (polars). Being written.
+//! Parquet storage of the row structs in [`crate::rows`] (polars).
+//!
+//! One column per struct field, same name and order, natural types (`String` -> String,
+//! `u64` -> UInt64, `u32` -> UInt32, `f64` -> Float64), no nulls. Writes are atomic
+//! ([`crate::manifest::atomic_write`]). Reading requires every field's column with exactly that
+//! type and no nulls; extra columns are ignored. The `*_frame` functions give the same table as a
+//! [`DataFrame`] for lazy queries (`frame.lazy().group_by(..)`).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{Column, DataFrame, PolarsError, PolarsResult};
+use polars_io::SerReader;
+use polars_io::parquet::{read::ParquetReader, write::ParquetWriter};
+
+use crate::manifest::atomic_write;
+use crate::rows::{FitRow, ParamRow, RateRow};
+
+/// Errors of the Parquet store. Each names the file (or, for in-memory frames, the table).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: reading Parquet: {source}", path.display())]
+    Read { path: PathBuf, source: PolarsError },
+    #[error("{}: column `{column}`: {problem}", path.display())]
+    Column {
+        path: PathBuf,
+        column: &'static str,
+        problem: String,
+    },
+    /// Building the in-memory frame failed (no file involved).
+    #[error("building the {table} frame: {source}")]
+    Frame {
+        table: &'static str,
+        source: PolarsError,
+    },
+}
+
+/// A Rust field type with a Parquet column type.
+trait Cell: Sized {
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column
+    where
+        Self: 'a;
+    /// The column's values (None = null). Errors if the column has another type.
+    fn values(column: &Column) -> PolarsResult<Vec<Option<Self>>>;
+}
+
+impl Cell for String {
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Column::new(
+            name.into(),
+            values.map(String::as_str).collect::<Vec<&str>>(),
+        )
+    }
+    fn values(column: &Column) -> PolarsResult<Vec<Option<Self>>> {
+        Ok(column.str()?.iter().map(|v| v.map(str::to_owned)).collect())
+    }
+}
+
+macro_rules! numeric_cell {
+    ($($t:ty => $getter:ident),*) => {$(
+        impl Cell for $t {
+            fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+                Column::new(name.into(), values.copied().collect::<Vec<$t>>())
+            }
+            fn values(column: &Column) -> PolarsResult<Vec<Option<Self>>> {
+                Ok(column.$getter()?.iter().collect())
+            }
+        }
+    )*};
+}
+numeric_cell!(u64 => u64, u32 => u32, f64 => f64);
+
+/// The values of column `name` of a frame read from `path`, which must exist, have the Rust
+/// type's column type, and contain no nulls.
+fn column_values<T: Cell>(
+    df: &DataFrame,
+    name: &'static str,
+    path: &Path,
+) -> Result<Vec<T>, StoreError> {
+    let problem = |problem: String| StoreError::Column {
+        path: path.to_owned(),
+        column: name,
+        problem,
+    };
+    let column = df.column(name).map_err(|_| problem("missing".into()))?;
+    let values = T::values(column).map_err(|e| problem(e.to_string()))?;
+    let n = values.len();
+    values
+        .into_iter()
+        .collect::<Option<Vec<T>>>()
+        .ok_or_else(|| problem(format!("{} null value(s) out of {n}", column.null_count())))
+}
+
+fn write_frame(path: &Path, mut df: DataFrame) -> Result<(), StoreError> {
+    atomic_write(path, |file| {
+        let mut out = BufWriter::new(file);
+        ParquetWriter::new(&mut out)
+            .finish(&mut df)
+            .map_err(io::Error::other)?;
+        out.flush()
+    })
+    .map_err(|source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn read_frame(path: &Path) -> Result<DataFrame, StoreError> {
+    let file = File::open(path).map_err(|source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|source| StoreError::Read {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Defines `$frame`, `$write` and `$read` for a row type from its list of fields. The struct
+/// literal in `$read` makes the compiler check that the list names every field exactly once.
+macro_rules! table {
+    ($row:ident, $table:literal, $frame:ident, $write:ident, $read:ident, [$($field:ident),+ $(,)?]) => {
+        #[doc = concat!("The ", $table, " table as a DataFrame, one column per `", stringify!($row), "` field.")]
+        pub fn $frame(rows: &[$row]) -> Result<DataFrame, StoreError> {
+            let columns = vec![$(Cell::column(stringify!($field), rows.iter().map(|r| &r.$field))),+];
+            DataFrame::new(rows.len(), columns).map_err(|source| StoreError::Frame { table: $table, source })
+        }
+
+        #[doc = concat!("Writes `", stringify!($row), "`s to a Parquet file, atomically.")]
+        pub fn $write(path: &Path, rows: &[$row]) -> Result<(), StoreError> {
+            write_frame(path, $frame(rows)?)
+        }
+
+        #[doc = concat!("Reads a Parquet file written by [`", stringify!($write), "`].")]
+        pub fn $read(path: &Path) -> Result<Vec<$row>, StoreError> {
+            let df = read_frame(path)?;
+            $(let mut $field = column_values(&df, stringify!($field), path)?.into_iter();)+
+            let rows = (0..df.height())
+                .map(|_| $row { $($field: $field.next().expect("column length = frame height")),+ })
+                .collect();
+            Ok(rows)
+        }
+    };
+}
+
+table!(
+    FitRow,
+    "fits",
+    fits_frame,
+    write_fits,
+    read_fits,
+    [
+        experiment,
+        setting,
+        gate_true,
+        gate_fit,
+        expert,
+        estimator,
+        n,
+        rep,
+        seed,
+        target,
+        loss_name,
+        loss,
+        loss_mass,
+        loss_overfitted,
+        loss_single,
+        cells,
+        empty_cells,
+        overfitted_cells,
+        l2_error,
+        param_err_over,
+        param_err_single,
+        expert_err_over,
+        expert_err_single,
+        train_mse,
+        grad_norm,
+        iterations,
+        evaluations,
+        termination,
+        wall_s,
+    ]
+);
+
+table!(
+    ParamRow,
+    "params",
+    params_frame,
+    write_params,
+    read_params,
+    [
+        experiment, setting, kind, gate, expert, estimator, n, rep, atom, param, index, value,
+    ]
+);
+
+table!(
+    RateRow,
+    "rates",
+    rates_frame,
+    write_rates,
+    read_rates,
+    [
+        experiment,
+        setting,
+        gate_fit,
+        expert,
+        estimator,
+        loss_name,
+        method,
+        slope,
+        se,
+        boot_se,
+        ci_low,
+        ci_high,
+        intercept,
+        n_min,
+        n_max,
+        n_values,
+        reps,
+        excluded,
+        theory,
+        theory_label,
+        verdict,
+    ]
+);

@@ -1,0 +1,44 @@
+# Make only orchestrates: `smoe` decides what is stale from content fingerprints (config +
+# source), so a fresh checkout with committed results does not rerun the simulations.
+CARGO   ?= cargo
+SMOE    := target/release/smoe
+E1      := workflow/e1_regime1.yaml
+E2      := workflow/e2_regime2.yaml
+E3      := workflow/e3_softmax_truth.yaml
+CONFIGS := $(E1) $(E2) $(E3)
+
+.PHONY: all build test bench e1 e2 e3 figures tables verify clean smoke
+
+all: build
+	$(SMOE) all $(CONFIGS)
+
+build:
+	$(CARGO) build --release --locked --workspace
+
+test:
+	$(CARGO) test --release --locked --workspace
+
+bench:
+	$(CARGO) bench --locked -p smoe-estimator --bench fit
+
+# one experiment: run what is missing, merge, fit rates
+e1 e2 e3: build
+	$(SMOE) run $($(shell echo $@ | tr a-z A-Z))
+	$(SMOE) merge $($(shell echo $@ | tr a-z A-Z))
+	$(SMOE) rates $($(shell echo $@ | tr a-z A-Z))
+
+figures: build
+	$(SMOE) figures $(CONFIGS)
+
+tables: build
+	$(SMOE) tables $(CONFIGS)
+
+verify: build
+	$(SMOE) verify
+
+smoke: build
+	$(SMOE) --root target/smoke-root all workflow/smoke.yaml
+
+clean:
+	rm -rf data/raw data/cache data/E1 data/E2 data/E3 data/manifest.json
+	rm -f figures/*.png figures/*.svg figures/*.md figures/*.csv

@@ -1,0 +1,402 @@
+//! The stages behind the command-line program: run, merge, rates, summaries.
+
+use crate::config::Experiment;
+use crate::rows::{FitRow, ParamRow, RateRow};
+use crate::run::{fingerprint, from_bits, param_rows, read_journals, Context, Journal, JournalEntry, Shard};
+use crate::store;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use smoe_metrics::{fit_rate, summarise, Cell, RateMethod};
+use smoe_model::{seed, Mixture};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Where an experiment's files live under the artifact root.
+pub struct Paths {
+    pub root: PathBuf,
+    pub id: String,
+}
+
+impl Paths {
+    pub fn new(root: &Path, exp: &Experiment) -> Paths {
+        Paths { root: root.to_path_buf(), id: exp.id().to_string() }
+    }
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data").join(&self.id)
+    }
+    pub fn journal_dir(&self, fp: &str) -> PathBuf {
+        self.root.join("data").join("raw").join(&self.id).join(fp)
+    }
+    pub fn cache_dir(&self, fp: &str) -> PathBuf {
+        self.root.join("data").join("cache").join(&self.id).join(fp)
+    }
+    pub fn fits(&self) -> PathBuf {
+        self.data().join("fits.parquet")
+    }
+    pub fn params(&self) -> PathBuf {
+        self.data().join("params.parquet")
+    }
+    pub fn rates(&self) -> PathBuf {
+        self.data().join("rates.parquet")
+    }
+    pub fn summary(&self) -> PathBuf {
+        self.data().join("summary.csv")
+    }
+    pub fn gbar_check(&self) -> PathBuf {
+        self.data().join("gbar_check.csv")
+    }
+    pub fn fingerprint_file(&self) -> PathBuf {
+        self.data().join("fingerprint.txt")
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct RunSummary {
+    pub planned: usize,
+    pub skipped: usize,
+    pub ran: usize,
+    pub not_converged: usize,
+    pub diverged: usize,
+    pub wall_s: f64,
+}
+
+/// Run the units of `shard` that are not yet in the journal.
+pub fn run(exp: &Experiment, root: &Path, shard: Shard, estimator: Option<&str>, progress: bool) -> Result<RunSummary> {
+    let t0 = std::time::Instant::now();
+    let paths = Paths::new(root, exp);
+    let fp = fingerprint(exp, root);
+    let done = read_journals(&paths.journal_dir(&fp))?;
+    let mut units = exp.shard_units(shard);
+    if let Some(name) = estimator {
+        let Some(ei) = exp.estimators.iter().position(|(n, _)| n == name) else {
+            let names: Vec<&str> = exp.estimators.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!("--estimator {name:?} is not an estimator of {} (allowed: {names:?})", exp.id()).into());
+        };
+        units.retain(|u| u.estimator == ei);
+    }
+    let planned = units.len();
+    units.retain(|u| !done.contains_key(&exp.unit_key(u)));
+    let skipped = planned - units.len();
+    let ctx = Context::prepare(exp, &paths.cache_dir(&fp))?;
+    let journal = Journal::open(&paths.journal_dir(&fp).join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count)))?;
+    let pb = if progress { ProgressBar::new(units.len() as u64) } else { ProgressBar::hidden() };
+    pb.set_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} fits, eta {eta}").expect("valid template"));
+    pb.set_prefix(exp.id().to_string());
+    // larger n first: the longest units start early, so the tail of the run stays short
+    units.sort_by(|a, b| b.n.cmp(&a.n));
+    let entries: Vec<Result<JournalEntry>> = units
+        .par_iter()
+        .map(|u| {
+            let e = ctx.run_unit(u);
+            journal.append(&e)?;
+            pb.inc(1);
+            Ok(e)
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut s = RunSummary { planned, skipped, ran: units.len(), wall_s: t0.elapsed().as_secs_f64(), ..Default::default() };
+    for e in entries {
+        let e = e?;
+        match e.rows[0].termination.as_str() {
+            "max_iters" | "line_search_failed" => s.not_converged += 1,
+            "diverged" => s.diverged += 1,
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// A unit's result without its wall time, as JSON (bitwise: NaN compares equal to NaN here).
+fn comparable(e: &JournalEntry) -> String {
+    let rows: Vec<FitRow> = e.rows.iter().map(|r| FitRow { wall_s: 0.0, ..r.clone() }).collect();
+    serde_json::to_string(&(rows, &e.theta_bits)).expect("serialisable")
+}
+
+/// Merge every journal of the current fingerprint into fits.parquet and params.parquet,
+/// checking that every planned unit appears, and that repeated units agree exactly.
+pub fn merge(exp: &Experiment, root: &Path) -> Result<usize> {
+    let paths = Paths::new(root, exp);
+    let fp = fingerprint(exp, root);
+    let journals = read_journals(&paths.journal_dir(&fp))?;
+    let units = exp.units();
+    let mut missing = Vec::new();
+    let mut fits = Vec::new();
+    let mut params = Vec::new();
+    for (si, s) in exp.settings.iter().enumerate() {
+        let truth = exp.truth(si);
+        let base = ParamRow {
+            experiment: exp.id().into(),
+            setting: s.name.clone(),
+            kind: "truth".into(),
+            gate: truth.spec.gate.name().into(),
+            expert: truth.spec.expert.to_string(),
+            estimator: String::new(),
+            n: 0,
+            rep: 0,
+            atom: 0,
+            param: String::new(),
+            index: 0,
+            value: 0.0,
+        };
+        params.extend(param_rows(&truth, &base));
+    }
+    let ctx_gbars = gbar_records(exp, &paths.cache_dir(&fp))?;
+    for (rec, spec) in &ctx_gbars {
+        let m = Mixture::from_theta(*spec, from_bits(&rec.theta_bits))?;
+        let base = ParamRow {
+            experiment: exp.id().into(),
+            setting: rec.setting.clone(),
+            kind: "gbar".into(),
+            gate: rec.gate.clone(),
+            expert: spec.expert.to_string(),
+            estimator: String::new(),
+            n: 0,
+            rep: 0,
+            atom: 0,
+            param: String::new(),
+            index: 0,
+            value: 0.0,
+        };
+        params.extend(param_rows(&m, &base));
+    }
+    for u in &units {
+        let key = exp.unit_key(u);
+        let Some(entries) = journals.get(&key) else {
+            missing.push(key);
+            continue;
+        };
+        let first = &entries[0];
+        if entries.iter().any(|e| comparable(e) != comparable(first)) {
+            return Err(format!("unit {key} appears {} times with different results: the journal is inconsistent", entries.len()).into());
+        }
+        fits.extend(first.rows.iter().cloned());
+        let s = &exp.settings[u.setting];
+        let spec = s.fit_spec(&s.fits[u.fit], &exp.config);
+        let m = Mixture::from_theta(spec, from_bits(&first.theta_bits))?;
+        let base = ParamRow {
+            experiment: exp.id().into(),
+            setting: s.name.clone(),
+            kind: "fit".into(),
+            gate: spec.gate.name().into(),
+            expert: spec.expert.to_string(),
+            estimator: exp.estimators[u.estimator].0.clone(),
+            n: u.n,
+            rep: u.rep,
+            atom: 0,
+            param: String::new(),
+            index: 0,
+            value: 0.0,
+        };
+        params.extend(param_rows(&m, &base));
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "{}: {} of {} planned units have no result (first: {}); run the missing shards first",
+            exp.id(),
+            missing.len(),
+            units.len(),
+            missing[0]
+        )
+        .into());
+    }
+    std::fs::create_dir_all(paths.data())?;
+    store::write_fits(&paths.fits(), &fits)?;
+    store::write_params(&paths.params(), &params)?;
+    let mut csv = String::from("setting,gate,n_ref,check_n_ref,termination,iterations,grad_norm,check_termination,d3_shift,l2_shift\n");
+    for (r, _) in &ctx_gbars {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{:.3e},{},{:.3e},{:.3e}\n",
+            r.setting, r.gate, r.n_ref, r.check_n_ref, r.termination, r.iterations, r.grad_norm, r.check_termination, r.d3_shift, r.l2_shift
+        ));
+    }
+    crate::manifest::atomic_write_bytes(&paths.gbar_check(), csv.as_bytes())?;
+    crate::manifest::atomic_write_bytes(&paths.fingerprint_file(), format!("{fp}\n").as_bytes())?;
+    Ok(fits.len())
+}
+
+fn gbar_records(exp: &Experiment, cache: &Path) -> Result<Vec<(crate::run::GbarRecord, smoe_model::Spec)>> {
+    let mut out = Vec::new();
+    for s in &exp.settings {
+        for f in &s.fits {
+            if f.target == crate::config::Target::Gbar {
+                let path = cache.join(format!("gbar-{}-{}.json", s.name, f.gate));
+                let rec: crate::run::GbarRecord = serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
+                out.push((rec, s.fit_spec(f, &exp.config)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The quantities whose rates are fitted: every loss of the fit, and the L2 error.
+pub fn quantity(row: &FitRow, q: &str) -> Option<f64> {
+    if q == "l2_error" {
+        Some(row.l2_error)
+    } else if q == row.loss_name {
+        Some(row.loss)
+    } else {
+        None
+    }
+}
+
+/// Cell-level summary: one row per (setting, fit, estimator, quantity, n).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryRow {
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: String,
+    pub estimator: String,
+    pub quantity: String,
+    pub n: u64,
+    pub mean: f64,
+    pub sd: f64,
+    pub mcse: f64,
+    pub reps: usize,
+    /// Fits left out: diverged, or a value that is not finite and positive.
+    pub excluded: usize,
+    /// Fits that stopped without meeting their convergence test (L-BFGS max_iters / line search).
+    pub not_converged: usize,
+    pub empty_cells: usize,
+}
+
+type GroupKey = (String, String, String, String);
+
+/// Group a fits table by (setting, gate_fit, estimator, quantity) then n, preserving first-seen order.
+pub fn grouped<'a>(exp: &Experiment, fits: &'a [FitRow]) -> Vec<(GroupKey, BTreeMap<u64, Vec<&'a FitRow>>)> {
+    let mut out: Vec<(GroupKey, BTreeMap<u64, Vec<&'a FitRow>>)> = Vec::new();
+    for s in &exp.settings {
+        for f in &s.fits {
+            for (e, _) in &exp.estimators {
+                let qs: Vec<String> = f.losses.iter().map(|l| l.name()).chain(["l2_error".to_string()]).collect();
+                for q in qs {
+                    let mut by_n: BTreeMap<u64, Vec<&'a FitRow>> = BTreeMap::new();
+                    for r in fits.iter().filter(|r| r.setting == s.name && r.gate_fit == f.gate.name() && &r.estimator == e) {
+                        // l2_error is repeated on every loss row of a fit: take it from the first loss only
+                        let pick = if q == "l2_error" { r.loss_name == f.losses[0].name() } else { r.loss_name == q };
+                        if pick {
+                            by_n.entry(r.n).or_default().push(r);
+                        }
+                    }
+                    out.push(((s.name.clone(), f.gate.name().to_string(), e.clone(), q), by_n));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn usable(r: &FitRow, v: f64) -> bool {
+    r.termination != "diverged" && v.is_finite() && v > 0.0
+}
+
+pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
+    let mut out = Vec::new();
+    for ((setting, gate, est, q), by_n) in grouped(exp, fits) {
+        for (n, rows) in by_n {
+            let vals: Vec<f64> = rows.iter().filter_map(|r| quantity(r, &q).filter(|&v| usable(r, v))).collect();
+            let s = summarise(&vals);
+            out.push(SummaryRow {
+                experiment: exp.id().into(),
+                setting: setting.clone(),
+                gate_fit: gate.clone(),
+                estimator: est.clone(),
+                quantity: q.clone(),
+                n,
+                mean: s.mean,
+                sd: s.sd,
+                mcse: s.mcse,
+                reps: vals.len(),
+                excluded: rows.len() - vals.len(),
+                not_converged: rows.iter().filter(|r| matches!(r.termination.as_str(), "max_iters" | "line_search_failed")).count(),
+                empty_cells: rows.iter().filter(|r| r.empty_cells > 0).count(),
+            });
+        }
+    }
+    out
+}
+
+pub fn summary_csv(rows: &[SummaryRow]) -> String {
+    let mut s = String::from("experiment,setting,gate_fit,estimator,quantity,n,mean,sd,mcse,reps,excluded,not_converged,fits_with_empty_cells\n");
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{:.6e},{:.6e},{:.6e},{},{},{},{}\n",
+            r.experiment, r.setting, r.gate_fit, r.estimator, r.quantity, r.n, r.mean, r.sd, r.mcse, r.reps, r.excluded, r.not_converged, r.empty_cells
+        ));
+    }
+    s
+}
+
+/// Fit rates for every (setting, fit, estimator, quantity), both ways.
+pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
+    let mut out = Vec::new();
+    for ((setting, gate, est, q), by_n) in grouped(exp, fits) {
+        let mut excluded = 0u32;
+        let cells: Vec<Cell> = by_n
+            .iter()
+            .map(|(&n, rows)| {
+                let losses: Vec<f64> = rows.iter().filter_map(|r| quantity(r, &q).filter(|&v| usable(r, v))).collect();
+                excluded += (rows.len() - losses.len()) as u32;
+                Cell { n: n as f64, losses }
+            })
+            .collect();
+        let s = exp.settings.iter().find(|s| s.name == setting).expect("setting of the config");
+        let fcfg = s.fits.iter().find(|f| f.gate.name() == gate).expect("fit of the config");
+        let theory = fcfg.theory.iter().find(|t| t.quantity == q);
+        for method in [RateMethod::LogMean, RateMethod::AllReps] {
+            let mut rng = seed::stream(
+                exp.config.seed,
+                &[("experiment", exp.id()), ("setting", &setting), ("fit", &gate), ("estimator", &est), ("quantity", &q), ("method", method.name()), ("purpose", "bootstrap")],
+            );
+            let Some(fit) = fit_rate(&cells, method, exp.config.rates.n_boot, &mut rng) else { continue };
+            let (th, label, verdict) = match theory.and_then(|t| t.exponent.map(|x| (x, t.source.clone()))) {
+                Some((x, src)) => (x, src, if smoe_metrics::consistent(&fit, x) { "consistent" } else { "not consistent" }),
+                None => (f64::NAN, theory.map(|t| t.source.clone()).unwrap_or_default(), "no power-law prediction"),
+            };
+            out.push(RateRow {
+                experiment: exp.id().into(),
+                setting: setting.clone(),
+                gate_fit: gate.clone(),
+                expert: s.recipe.params().expert.to_string(),
+                estimator: est.clone(),
+                loss_name: q.clone(),
+                method: method.name().into(),
+                slope: fit.slope,
+                se: fit.se,
+                boot_se: fit.boot_se,
+                ci_low: fit.ci_low,
+                ci_high: fit.ci_high,
+                intercept: fit.intercept,
+                n_min: fit.n_min,
+                n_max: fit.n_max,
+                n_values: fit.n_values as u32,
+                reps: fit.reps as u32,
+                excluded,
+                theory: th,
+                theory_label: label,
+                verdict: verdict.into(),
+            });
+        }
+    }
+    out
+}
+
+/// Compute and write the summary table and rates of an experiment from its fits.parquet.
+pub fn write_rates(exp: &Experiment, root: &Path) -> Result<(Vec<SummaryRow>, Vec<RateRow>)> {
+    let paths = Paths::new(root, exp);
+    let fits = store::read_fits(&paths.fits())?;
+    let sum = summary(exp, &fits);
+    crate::manifest::atomic_write_bytes(&paths.summary(), summary_csv(&sum).as_bytes())?;
+    let r = rates(exp, &fits);
+    store::write_rates(&paths.rates(), &r)?;
+    Ok((sum, r))
+}
+
+/// Whether the experiment's merged results are current: same fingerprint, fits present.
+pub fn is_current(exp: &Experiment, root: &Path) -> bool {
+    let paths = Paths::new(root, exp);
+    let fp = fingerprint(exp, root);
+    std::fs::read_to_string(paths.fingerprint_file()).map(|s| s.trim() == fp).unwrap_or(false) && paths.fits().exists()
+}

@@ -1,0 +1,290 @@
+//! What a reader looks at: figures, Table 1, the rate tables, figures/REPORT.md, the manifest.
+
+use crate::config::Experiment;
+use crate::figures::{draw_grid, draw_panel, FitLine, Palette, Panel, Point, Series};
+use crate::manifest::{Manifest, RunInfo, VerifyProblem};
+use crate::pipeline::{summary, Paths, Result, SummaryRow};
+use crate::rows::RateRow;
+use crate::store;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Files recorded in the manifest but kept out of git (bulky); `verify` reports them as absent
+/// from a git checkout rather than as a failure.
+pub fn archive_only(key: &str) -> bool {
+    key.ends_with("/params.parquet")
+}
+
+fn palette(gate: &str) -> Palette {
+    if gate == "softmax" {
+        Palette::Softmax
+    } else {
+        Palette::Sigmoid
+    }
+}
+
+fn points(sum: &[SummaryRow], setting: &str, gate: &str, est: &str, q: &str) -> Vec<Point> {
+    sum.iter()
+        .filter(|r| r.setting == setting && r.gate_fit == gate && r.estimator == est && r.quantity == q && r.reps > 0)
+        .map(|r| Point { n: r.n as f64, mean: r.mean, sd: if r.sd.is_finite() { r.sd } else { 0.0 } })
+        .collect()
+}
+
+fn rate<'a>(rates: &'a [RateRow], setting: &str, gate: &str, est: &str, q: &str) -> Option<&'a RateRow> {
+    rates.iter().find(|r| r.setting == setting && r.gate_fit == gate && r.estimator == est && r.loss_name == q && r.method == "log_mean")
+}
+
+fn fit_line(r: Option<&RateRow>) -> Option<FitLine> {
+    r.map(|r| FitLine { c: r.intercept.exp(), s: -r.slope })
+}
+
+struct Loaded {
+    sum: Vec<SummaryRow>,
+    rates: Vec<RateRow>,
+}
+
+fn load(exp: &Experiment, root: &Path) -> Result<Loaded> {
+    let p = Paths::new(root, exp);
+    let fits = store::read_fits(&p.fits())?;
+    Ok(Loaded { sum: summary(exp, &fits), rates: store::read_rates(&p.rates())? })
+}
+
+/// Figure stems of an experiment (relative to figures/), with captions, in drawing order.
+pub fn figure_list(exp: &Experiment) -> Vec<(String, String)> {
+    let id = exp.id();
+    let mut out = Vec::new();
+    for (e, _) in &exp.estimators {
+        out.push((
+            format!("{id}_{e}"),
+            format!("{id}, estimator `{e}`: mean Voronoi loss over replications against n (one panel per setting)"),
+        ));
+        out.push((format!("{id}_l2_{e}"), format!("{id}, estimator `{e}`: ||f_hat - f_target||_L2(mu) against n")));
+    }
+    if exp.estimators.len() > 1 {
+        out.push((format!("{id}_estimators"), format!("{id}: the same loss under each estimator (is the picture an optimiser effect?)")));
+    }
+    out
+}
+
+/// Draw every figure of the experiments; returns the number of files written.
+pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
+    let dir = root.join("figures");
+    let mut written = 0;
+    for exp in exps {
+        let id = exp.id();
+        let Loaded { sum, rates } = load(exp, root)?;
+        for (est, _) in &exp.estimators {
+            let mut loss_panels = Vec::new();
+            let mut l2_panels = Vec::new();
+            for s in &exp.settings {
+                let expert = s.recipe.params().expert;
+                let mut series = Vec::new();
+                let mut l2_series = Vec::new();
+                for f in &s.fits {
+                    let gate = f.gate.name();
+                    let q = f.losses[0].name();
+                    series.push(Series {
+                        label: format!("{gate} fit: {q} to {}", f.target.label()),
+                        palette: palette(gate),
+                        points: points(&sum, &s.name, gate, est, &q),
+                        fit: fit_line(rate(&rates, &s.name, gate, est, &q)),
+                        dashed: false,
+                    });
+                    l2_series.push(Series {
+                        label: format!("{gate} fit to {}", f.target.label()),
+                        palette: palette(gate),
+                        points: points(&sum, &s.name, gate, est, "l2_error"),
+                        fit: fit_line(rate(&rates, &s.name, gate, est, "l2_error")),
+                        dashed: false,
+                    });
+                }
+                let panel = Panel {
+                    title: format!("{id} {}: {expert} experts ({est})", s.name),
+                    y_label: "Voronoi loss (mean over replications)".into(),
+                    x_label: "sample size n".into(),
+                    series,
+                };
+                written += draw_panel(&panel, &dir.join(format!("{id}_{}_{est}", s.name)))?.len();
+                loss_panels.push(panel);
+                l2_panels.push(Panel {
+                    title: format!("{id} {}: {expert} experts ({est})", s.name),
+                    y_label: "L2(mu) error of the regression function".into(),
+                    x_label: "sample size n".into(),
+                    series: l2_series,
+                });
+            }
+            let cols = loss_panels.len().min(2);
+            written += draw_grid(&loss_panels, cols, &dir.join(format!("{id}_{est}")))?.len();
+            written += draw_grid(&l2_panels, cols, &dir.join(format!("{id}_l2_{est}")))?.len();
+        }
+        if exp.estimators.len() > 1 {
+            let mut panels = Vec::new();
+            for s in &exp.settings {
+                for f in &s.fits {
+                    let gate = f.gate.name();
+                    let q = f.losses[0].name();
+                    let series = exp
+                        .estimators
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (est, _))| Series {
+                            label: format!("{est}"),
+                            palette: if i == 0 { palette(gate) } else { Palette::Other(i - 1) },
+                            points: points(&sum, &s.name, gate, est, &q),
+                            fit: fit_line(rate(&rates, &s.name, gate, est, &q)),
+                            dashed: i > 0,
+                        })
+                        .collect();
+                    panels.push(Panel {
+                        title: format!("{id} {}: {gate} fit, {q}", s.name),
+                        y_label: format!("{q} (mean over replications)"),
+                        x_label: "sample size n".into(),
+                        series,
+                    });
+                }
+            }
+            let cols = panels.len().min(2);
+            written += draw_grid(&panels, cols, &dir.join(format!("{id}_estimators")))?.len();
+        }
+    }
+    Ok(written)
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.is_nan() {
+        "–".into()
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Markdown table of rates (the paper's log-of-mean method; the all-replications slope beside it).
+pub fn rates_markdown(rates: &[RateRow]) -> String {
+    let mut s = String::from(
+        "| experiment | setting | expert | fit | estimator | quantity | theory | slope (log mean) ± se | bootstrap 95% CI | slope (all reps) | n range | reps | excluded | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rates.iter().filter(|r| r.method == "log_mean") {
+        let all = rates
+            .iter()
+            .find(|a| a.method == "all_reps" && a.setting == r.setting && a.gate_fit == r.gate_fit && a.estimator == r.estimator && a.loss_name == r.loss_name && a.experiment == r.experiment)
+            .map(|a| fmt_num(a.slope))
+            .unwrap_or_default();
+        let theory = if r.theory.is_nan() { r.theory_label.clone() } else { format!("{} ({})", fmt_num(r.theory), r.theory_label) };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} ± {} | [{}, {}] | {} | {:.0}–{:.0} | {} | {} | {} |",
+            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, theory, fmt_num(r.slope), fmt_num(r.se), fmt_num(r.ci_low), fmt_num(r.ci_high), all, r.n_min, r.n_max, r.reps, r.excluded, r.verdict
+        );
+    }
+    s
+}
+
+/// CSV of every rate row (both methods).
+pub fn rates_csv(rates: &[RateRow]) -> String {
+    let mut s = String::from("experiment,setting,expert,gate_fit,estimator,quantity,method,slope,se,boot_se,ci_low,ci_high,intercept,n_min,n_max,n_values,reps,excluded,theory,theory_label,verdict\n");
+    for r in rates {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{},\"{}\",{}",
+            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, r.method, r.slope, r.se, r.boot_se, r.ci_low, r.ci_high, r.intercept, r.n_min, r.n_max, r.n_values, r.reps, r.excluded, r.theory, r.theory_label.replace('"', "'"), r.verdict
+        );
+    }
+    s
+}
+
+const PAPER_TABLE1: &str = "| quantity | sigmoid gate (this paper) | softmax gate (arXiv 2402.02952) |
+|---|---|---|
+| regression function ‖f_Ĝ − f_G*‖_L2 | (log n / n)^{1/2} (to Ḡ in Regime 2) | (log n / n)^{1/2} |
+| ReLU/GELU experts, Regime 1, over-fitted atoms | n^{-1/4} | n^{-1/4} |
+| ReLU/GELU experts, Regime 1, singly fitted atoms | n^{-1/2} | n^{-1/2} |
+| ReLU/GELU experts, Regime 2 (all atoms) | n^{-1/2} | n^{-1/4} |
+| polynomial/linear experts, Regime 1 | slower than any n^{-c} | 1/log n |
+| polynomial/linear experts, Regime 2 | n^{-1/2} | 1/log n |
+| input-independent experts (a = 0) | 1/log n | 1/log n |
+";
+
+/// Write figures/table1.md, figures/table1.csv and figures/REPORT.md.
+pub fn tables(exps: &[Experiment], root: &Path) -> Result<()> {
+    let dir = root.join("figures");
+    std::fs::create_dir_all(&dir)?;
+    let mut all_rates = Vec::new();
+    let mut loaded = Vec::new();
+    for exp in exps {
+        let l = load(exp, root)?;
+        all_rates.extend(l.rates.iter().cloned());
+        loaded.push(l);
+    }
+    let mut t1 = String::from("# Table 1: claimed rates and measured slopes\n\nThe paper's Table 1 (rates up to log factors; an expert rate is the rate of sup_x |h(x; η̂) − h(x; η*)|):\n\n");
+    t1.push_str(PAPER_TABLE1);
+    t1.push_str("\nMeasured: slope of log(mean loss over replications) on log(n) (the paper's method), OLS standard error, bootstrap 95% percentile interval over replications, the slope fitted to every replication, and the verdict: *consistent* when the theoretical exponent lies in the 95% interval. A Voronoi loss D converging like n^{-1/2} means over-fitted parameters converge like n^{-1/4} (SPEC §4).\n\n");
+    t1.push_str(&rates_markdown(&all_rates));
+    crate::manifest::atomic_write_bytes(&dir.join("table1.md"), t1.as_bytes())?;
+    crate::manifest::atomic_write_bytes(&dir.join("table1.csv"), rates_csv(&all_rates).as_bytes())?;
+
+    let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
+    r.push_str("Generated by `smoe tables` from the files under data/; do not edit by hand. Every number traces back to data/<experiment>/fits.parquet, its config in workflow/ and the commit in data/manifest.json.\n\n");
+    r.push_str("## Protocol in brief\n\nSee docs/PROTOCOL.md for every choice the paper leaves open and why. Each fit starts near the truth (the split atom duplicated, its gate mass shared), is run by the paper-faithful SGD and by a converged L-BFGS least-squares fit, and is scored by the Voronoi loss of its setting against G* (or G_bar, the L2 projection of f*, in Regime 2 and for the misspecified sigmoid fit of a softmax truth). Points are means over replications; error bars span ±2 standard deviations; a bar whose lower end (mean − 2 sd) is not positive is clipped at the bottom of the panel and ends in a downward arrowhead. Lines are OLS fits of log(mean loss) on log(n), labelled C n^-s.\n\n");
+    for (exp, l) in exps.iter().zip(&loaded) {
+        let _ = writeln!(r, "## {}: {}\n\nReproduces: {}. Config: `{}`.\n", exp.id(), exp.config.title, exp.config.paper_ref, exp.path.display());
+        for (stem, caption) in figure_list(exp) {
+            let _ = writeln!(r, "![{caption}]({stem}.png)\n\n*{caption}.*\n");
+        }
+        r.push_str(&rates_markdown(&l.rates));
+        r.push('\n');
+        let nc: usize = l.sum.iter().filter(|s| s.quantity == "l2_error").map(|s| s.not_converged).sum();
+        let ex: usize = l.sum.iter().filter(|s| s.quantity == "l2_error").map(|s| s.excluded).sum();
+        let em: usize = l.sum.iter().filter(|s| s.quantity == "l2_error").map(|s| s.empty_cells).sum();
+        let _ = writeln!(r, "Fits that stopped before their convergence test: {nc}; fits excluded from rates (diverged or non-finite): {ex}; fits leaving a Voronoi cell empty: {em}. Per-cell counts: `data/{}/summary.csv`.\n", exp.id());
+        let gb = Paths::new(root, exp).gbar_check();
+        if let Ok(text) = std::fs::read_to_string(&gb) {
+            if text.lines().count() > 1 {
+                let _ = writeln!(r, "G_bar settling check (`data/{}/gbar_check.csv`): D3 and L2 distance between G_bar fitted on n_ref and on check_n_ref reference points; they must be far below the smallest loss measured.\n\n```\n{}```\n", exp.id(), text);
+            }
+        }
+    }
+    crate::manifest::atomic_write_bytes(&dir.join("REPORT.md"), r.as_bytes())?;
+    Ok(())
+}
+
+/// Record every output file and the run description in data/manifest.json.
+pub fn write_manifest(exps: &[Experiment], root: &Path, command: &str, wall_s: f64) -> Result<usize> {
+    let mut m = Manifest::default();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for exp in exps {
+        let p = Paths::new(root, exp);
+        for f in [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.fingerprint_file()] {
+            if f.exists() {
+                files.push(f);
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(root.join("figures")) {
+        let mut figs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        figs.sort();
+        files.extend(figs);
+    }
+    for f in &files {
+        m.record_file(root, f)?;
+    }
+    let configs: Vec<PathBuf> = exps.iter().map(|e| e.path.clone()).collect();
+    m.run = RunInfo::collect(root, &configs, command, wall_s);
+    m.save(&root.join("data").join("manifest.json"))?;
+    Ok(files.len())
+}
+
+/// Check the files of data/manifest.json. Archive-only files absent from a git checkout are
+/// reported on stderr but are not problems.
+pub fn verify(root: &Path) -> Result<Vec<VerifyProblem>> {
+    let m = Manifest::load(&root.join("data").join("manifest.json"))?;
+    Ok(m
+        .verify(root)
+        .into_iter()
+        .filter(|p| match p {
+            VerifyProblem::Missing { path } if archive_only(path) => {
+                eprintln!("verify: {path} is archive-only (not in git); `make all` or the dist archive provides it");
+                false
+            }
+            _ => true,
+        })
+        .collect())
+}
