@@ -1,0 +1,85 @@
+//! Config validation: every error names the file, the field, the value and what is allowed.
+
+use smoe_report::config::Experiment;
+use std::path::Path;
+
+const SMOKE: &str = include_str!("../../../workflow/smoke.yaml");
+
+/// Replace `from` by `to` in the smoke config and return the load error.
+fn check(from: &str, to: &str, expect: &[&str]) {
+    assert!(SMOKE.contains(from), "fixture lacks {from:?}");
+    let text = SMOKE.replacen(from, to, 1);
+    let err = Experiment::from_str(&text, Path::new("bad.yaml")).expect_err("should be rejected").to_string();
+    assert!(err.starts_with("bad.yaml: "), "{err}");
+    for e in expect {
+        assert!(err.contains(e), "error {err:?} lacks {e:?}");
+    }
+}
+
+#[test]
+fn the_shipped_configs_load() {
+    for f in ["smoke.yaml", "e1_regime1.yaml", "e2_regime2.yaml", "e3_softmax_truth.yaml"] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow").join(f);
+        Experiment::load(&p).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn unknown_key() {
+    check("replications: 3", "replications: 3\nreplicates: 4", &["unknown field `replicates`", "replications"]);
+}
+
+#[test]
+fn wrong_type() {
+    check("replications: 3", "replications: three", &["replications", "three"]);
+}
+
+#[test]
+fn non_positive_n() {
+    check("values: [200, 400, 800]", "values: [0, 400, 800]", &["n_grid.values", "[0, 400, 800]", ">= 1"]);
+    check("values: [200, 400, 800]", "values: [-200, 400]", &["-200"]);
+}
+
+#[test]
+fn empty_n_grid() {
+    check("values: [200, 400, 800]", "values: []", &["n_grid.values", "non-empty"]);
+}
+
+#[test]
+fn k_below_k_star() {
+    check("k: 3", "k: 1", &["field `k`", "1", "k_star = 2"]);
+}
+
+#[test]
+fn unknown_expert() {
+    check("expert: relu", "expert: swish", &["swish", "relu, gelu, linear"]);
+}
+
+#[test]
+fn unknown_loss() {
+    check("losses: [{kind: d1}]", "losses: [{kind: d4}]", &["d4", "d1", "d3", "softmax"]);
+}
+
+#[test]
+fn negative_variance() {
+    check("noise_var: 0.01", "noise_var: -0.01", &["noise_var", "-0.01", ">= 0"]);
+    check("truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2]}", "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2], gate_var: -1}", &["gate_var", "-1"]);
+}
+
+#[test]
+fn non_finite_values() {
+    check("noise_var: 0.01", "noise_var: .nan", &["noise_var", "NaN"]);
+    check("learning_rate: 0.1", "learning_rate: .inf", &["learning_rate", "inf"]);
+    check("sd: 0.01", "sd: .nan", &["init.noise.sd", "NaN"]);
+}
+
+#[test]
+fn loss_that_does_not_fit_the_gate() {
+    check("losses: [{kind: d1}]", "losses: [{kind: softmax}]", &["softmax loss needs a softmax fit"]);
+}
+
+#[test]
+fn atom_numbers_out_of_range() {
+    check("zero_gate_slope: [2]", "zero_gate_slope: [5]", &["zero_gate_slope", "5", "1..=2"]);
+    check("split_atom: 1", "split_atom: 3", &["split_atom", "3", "1..=2"]);
+}
