@@ -1,0 +1,58 @@
+//! An invariance the paper's losses do not account for.
+//!
+//! For an atom whose gate slope is zero, sigmoid(beta0) * phi(a.x + b) with a positively
+//! homogeneous phi (ReLU, linear) is unchanged when (beta0, a, b) becomes
+//! (beta0', lambda a, lambda b) with lambda = sigmoid(beta0) / sigmoid(beta0'). The regression
+//! function cannot tell these parameters apart, so no estimator can, yet D1 and D3 measure the
+//! distance between them. GELU is not homogeneous, and softmax gating couples every atom's
+//! gate through its normaliser, so neither has this exact invariance.
+
+use smoe_metrics::{l2_error, voronoi_loss, LossKind};
+use smoe_model::{draw_inputs, logit, seed, sigmoid, Expert, Gate, Mixture, TruthParams};
+
+fn regime1_truth(expert: Expert) -> Mixture {
+    TruthParams { gate: Gate::Sigmoid, expert, d: 4, k_star: 2, gate_var: None, expert_var: None, zero_gate_slope: vec![1, 2], zero_expert_slope: vec![] }
+        .check()
+        .unwrap()
+        .draw(&mut seed::stream(11, &[("purpose", "truth")]))
+}
+
+/// Move atom 0 along the invariance: new beta0' = beta0 + 0.8, slope and intercept rescaled.
+fn rescaled(m: &Mixture) -> Mixture {
+    let mut out = m.clone();
+    let s = m.spec;
+    let (b0, b0_new) = (m.beta0(0), m.beta0(0) + 0.8);
+    let lambda = sigmoid(b0) / sigmoid(b0_new);
+    out.theta[s.beta0_offset(0)] = b0_new;
+    out.theta[s.b_offset(0)] *= lambda;
+    for t in 0..s.d {
+        out.theta[s.a_offset(0) + t] *= lambda;
+    }
+    assert!((logit(sigmoid(b0_new)) - b0_new).abs() < 1e-12);
+    out
+}
+
+#[test]
+fn homogeneous_experts_at_zero_gate_slope_are_not_identifiable() {
+    let x = draw_inputs(5000, 4, &mut seed::stream(11, &[("purpose", "x")]));
+    for expert in [Expert::Relu, Expert::Linear] {
+        let t = regime1_truth(expert);
+        let moved = rescaled(&t);
+        // the same regression function...
+        assert!(l2_error(&moved, &t, &x) < 1e-12, "{expert}");
+        // ...at a parameter loss far from zero
+        let d1 = voronoi_loss(LossKind::D1, &moved, &t).total;
+        let d3 = voronoi_loss(LossKind::D3, &moved, &t).total;
+        assert!(d1 > 0.5 && d3 > 0.5, "{expert}: D1 {d1}, D3 {d3}");
+    }
+}
+
+#[test]
+fn gelu_experts_and_softmax_gates_do_not_have_this_invariance() {
+    let x = draw_inputs(5000, 4, &mut seed::stream(11, &[("purpose", "x")]));
+    let t = regime1_truth(Expert::Gelu);
+    assert!(l2_error(&rescaled(&t), &t, &x) > 1e-3);
+    let mut soft = regime1_truth(Expert::Relu);
+    soft.spec.gate = Gate::Softmax;
+    assert!(l2_error(&rescaled(&soft), &soft, &x) > 1e-3);
+}
