@@ -7,7 +7,7 @@
 //! workspace has grown. Chunking is a fixed constant, so the summation order never depends on the
 //! caller, the thread count or the batch split.
 
-use crate::{sigmoid, Expert, Gate, Spec};
+use crate::{exp_fast, sigmoid_fast, Expert, Gate, Spec};
 
 /// Samples per chunk: Z^T, the coefficient block and the X chunk stay in L2 cache.
 pub const CHUNK: usize = 512;
@@ -36,7 +36,7 @@ impl Workspace {
 }
 
 /// Z^T = W X^T + c for one chunk of rows of x; writes `m x nc` row-major with row stride nc.
-#[inline]
+#[inline(always)]
 fn linear_maps(spec: &Spec, theta: &[f64], xc: &[f64], nc: usize, zt: &mut [f64]) {
     let d = spec.d;
     let m = 2 * spec.k;
@@ -62,7 +62,7 @@ fn linear_maps(spec: &Spec, theta: &[f64], xc: &[f64], nc: usize, zt: &mut [f64]
 
 /// Forward pass on one chunk. On return, for atom i:
 /// row i of zt holds the gate g_i, row k+i holds phi'(u_i), row i of ev holds phi(u_i), f the output.
-#[inline]
+#[inline(always)]
 fn forward_chunk(spec: &Spec, nc: usize, zt: &mut [f64], ev: &mut [f64], f: &mut [f64]) {
     let k = spec.k;
     let f = &mut f[..nc];
@@ -79,7 +79,7 @@ fn forward_chunk(spec: &Spec, nc: usize, zt: &mut [f64], ev: &mut [f64], f: &mut
             for i in 0..k {
                 let grow = &mut gates[i * nc..(i + 1) * nc];
                 for g in grow.iter_mut() {
-                    *g = sigmoid(*g);
+                    *g = sigmoid_fast(*g);
                 }
             }
         }
@@ -93,7 +93,7 @@ fn forward_chunk(spec: &Spec, nc: usize, zt: &mut [f64], ev: &mut [f64], f: &mut
             }
             for i in 0..k {
                 for (g, &mx) in gates[i * nc..(i + 1) * nc].iter_mut().zip(f.iter()) {
-                    *g = (*g - mx).exp();
+                    *g = exp_fast(*g - mx);
                 }
             }
             f.copy_from_slice(&gates[..nc]);
@@ -123,7 +123,7 @@ fn forward_chunk(spec: &Spec, nc: usize, zt: &mut [f64], ev: &mut [f64], f: &mut
 }
 
 /// phi into `erow` and phi' into `urow` (overwriting the pre-activation).
-#[inline]
+#[inline(always)]
 fn apply_expert(expert: Expert, urow: &mut [f64], erow: &mut [f64]) {
     match expert {
         Expert::Linear | Expert::Constant => {
@@ -149,7 +149,28 @@ fn apply_expert(expert: Expert, urow: &mut [f64], erow: &mut [f64]) {
 
 /// Mean squared error (1/n) sum_s (f_G(x_s) - y_s)^2 and, if `grad` is given, its gradient with
 /// respect to theta (same layout as theta). x is n x d row-major.
-pub fn loss_grad(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
+///
+/// On x86-64 with AVX2 the same code is compiled a second time with AVX2 enabled and chosen at
+/// run time. Both versions perform the same IEEE operations in the same order (Rust never fuses
+/// or reassociates floating-point operations), so their results are bitwise identical.
+pub fn loss_grad(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { loss_grad_avx2(spec, theta, x, y, grad, ws) };
+    }
+    loss_grad_impl(spec, theta, x, y, grad, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn loss_grad_avx2(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
+    loss_grad_impl(spec, theta, x, y, grad, ws)
+}
+
+/// The portable body of [`loss_grad`]; public so tests can compare it with the dispatched one.
+#[inline(always)]
+pub fn loss_grad_impl(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
     let (k, d) = (spec.k, spec.d);
     let m = 2 * k;
     let n = y.len();
@@ -241,8 +262,24 @@ pub fn loss_grad(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad: Opt
     sse / n as f64
 }
 
-/// f_G(x_s) for every row of x, written into `out`.
+/// f_G(x_s) for every row of x, written into `out` (dispatched like [`loss_grad`]).
 pub fn predict_into(spec: &Spec, theta: &[f64], x: &[f64], out: &mut [f64], ws: &mut Workspace) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { predict_avx2(spec, theta, x, out, ws) };
+    }
+    predict_impl(spec, theta, x, out, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn predict_avx2(spec: &Spec, theta: &[f64], x: &[f64], out: &mut [f64], ws: &mut Workspace) {
+    predict_impl(spec, theta, x, out, ws)
+}
+
+#[inline(always)]
+fn predict_impl(spec: &Spec, theta: &[f64], x: &[f64], out: &mut [f64], ws: &mut Workspace) {
     let (k, d) = (spec.k, spec.d);
     let n = out.len();
     assert_eq!(x.len(), n * d, "x must be n x d");

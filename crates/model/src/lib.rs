@@ -30,7 +30,7 @@ mod truth;
 
 pub use data::{draw_inputs, draw_sample, Sample};
 pub use error::ModelError;
-pub use expert::{logit, normal_cdf, sigmoid, Expert, Gate, EXPERT_NAMES};
+pub use expert::{exp_fast, logit, normal_cdf, sigmoid, sigmoid_fast, Expert, Gate, EXPERT_NAMES};
 pub use kernel::{loss_grad, Workspace};
 pub use mixture::{dot, softmax, Atom, Mixture, Spec};
 pub use truth::{TruthParams, TruthRecipe};

@@ -245,3 +245,35 @@ proptest! {
         prop_assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 }
+
+#[test]
+fn fast_exp_agrees_with_std_exp() {
+    let mut worst = 0.0f64;
+    let mut x = -700.0;
+    while x < 700.0 {
+        let (a, b) = (smoe_model::exp_fast(x), x.exp());
+        worst = worst.max(((a - b) / b).abs());
+        x += 0.0137;
+    }
+    assert!(worst < 1e-15, "relative error {worst}");
+    assert!(smoe_model::exp_fast(f64::NAN).is_nan());
+    assert!(smoe_model::exp_fast(-1e4) > 0.0 && smoe_model::exp_fast(1e4).is_finite());
+    assert!((smoe_model::sigmoid_fast(0.3) - smoe_model::sigmoid(0.3)).abs() < 1e-16);
+}
+
+/// The run-time dispatched kernel (AVX2 where available) and the portable body agree bitwise.
+#[test]
+fn dispatched_kernel_is_bitwise_identical_to_the_portable_one() {
+    let mut rng = seed::stream(1, &[("test", "dispatch")]);
+    for gate in [Gate::Sigmoid, Gate::Softmax] {
+        for expert in EXPERTS {
+            let m = random_mixture(gate, expert, 5, 7, &mut rng);
+            let (x, y) = random_data(kernel::CHUNK * 2 + 3, 7, &mut rng);
+            let (mut g1, mut g2) = (vec![0.0; m.theta.len()], vec![0.0; m.theta.len()]);
+            let l1 = kernel::loss_grad(&m.spec, &m.theta, &x, &y, Some(&mut g1), &mut Workspace::default());
+            let l2 = kernel::loss_grad_impl(&m.spec, &m.theta, &x, &y, Some(&mut g2), &mut Workspace::default());
+            assert_eq!(l1.to_bits(), l2.to_bits(), "{gate} {expert}");
+            assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()), "{gate} {expert}");
+        }
+    }
+}
