@@ -7,7 +7,7 @@ E2      := workflow/e2_regime2.yaml
 E3      := workflow/e3_softmax_truth.yaml
 CONFIGS := $(E1) $(E2) $(E3)
 
-.PHONY: all build test bench e1 e2 e3 figures tables verify clean smoke
+.PHONY: all build test bench e1 e2 e3 figures tables verify clean smoke dist
 
 all: build
 	$(SMOE) all $(CONFIGS)
@@ -42,3 +42,13 @@ smoke: build
 clean:
 	rm -rf data/raw data/cache data/E1 data/E2 data/E3 data/manifest.json
 	rm -f figures/*.png figures/*.svg figures/*.md figures/*.csv
+
+# A self-contained archive: sources, Cargo.lock, configs, results (including the archive-only
+# params.parquet files), figures, tables, manifest and CITATION.cff.
+dist: build
+	$(SMOE) all --complete $(CONFIGS)
+	$(SMOE) verify
+	mkdir -p dist
+	{ git ls-files; ls data/*/params.parquet; } | sort -u > dist/files.txt
+	tar -czf dist/smoe-artifact-$$(git rev-parse --short HEAD).tar.gz -T dist/files.txt
+	@echo "dist/smoe-artifact-$$(git rev-parse --short HEAD).tar.gz"

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 use smoe_report::config::Experiment;
-use smoe_report::pipeline::{self, RunSummary};
+use smoe_report::pipeline::{self, Paths, RunSummary};
 use smoe_report::run::Shard;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,10 @@ enum Command {
         /// Rerun even if the results are current.
         #[arg(long)]
         force: bool,
+        /// Also rerun experiments whose archive-only files (params.parquet) are missing, as
+        /// in a fresh git checkout; `make dist` uses it.
+        #[arg(long)]
+        complete: bool,
     },
 }
 
@@ -123,19 +127,19 @@ fn main() -> Result<()> {
         Command::Run { configs, shard, estimator } => {
             let shard = shard_from(shard.as_deref())?;
             for e in load(configs)? {
-                let s = pipeline::run(&e, root, shard, estimator.as_deref(), progress).map_err(|err| anyhow::anyhow!("{err}"))?;
+                let s = pipeline::run(&e, &Paths::new(root, &e), shard, estimator.as_deref(), progress).map_err(|err| anyhow::anyhow!("{err}"))?;
                 print_run(e.id(), &s);
             }
         }
         Command::Merge { configs } => {
             for e in load(configs)? {
-                let n = pipeline::merge(&e, root).map_err(|err| anyhow::anyhow!("{err}"))?;
+                let n = pipeline::merge(&e, &Paths::new(root, &e)).map_err(|err| anyhow::anyhow!("{err}"))?;
                 eprintln!("{}: merged {n} rows", e.id());
             }
         }
         Command::Rates { configs } => {
             for e in load(configs)? {
-                let (_, r) = pipeline::write_rates(&e, root).map_err(|err| anyhow::anyhow!("{err}"))?;
+                let (_, r) = pipeline::write_rates(&e, &Paths::new(root, &e)).map_err(|err| anyhow::anyhow!("{err}"))?;
                 eprintln!("{}: {} rates", e.id(), r.len());
             }
         }
@@ -159,19 +163,20 @@ fn main() -> Result<()> {
                 bail!("{} files do not match the manifest", problems.len());
             }
         }
-        Command::All { configs, force } => {
+        Command::All { configs, force, complete } => {
             let exps = load(configs)?;
             for e in &exps {
-                if !force && pipeline::is_current(e, root) {
+                let paths = Paths::new(root, e);
+                if !force && pipeline::is_current(&paths) && !(*complete && !paths.params().exists()) {
                     eprintln!("{}: results are current (same config and code fingerprint); skipping the simulation", e.id());
                     continue;
                 }
-                let s = pipeline::run(e, root, Shard::ALL, None, progress).map_err(|err| anyhow::anyhow!("{err}"))?;
+                let s = pipeline::run(e, &paths, Shard::ALL, None, progress).map_err(|err| anyhow::anyhow!("{err}"))?;
                 print_run(e.id(), &s);
-                pipeline::merge(e, root).map_err(|err| anyhow::anyhow!("{err}"))?;
+                pipeline::merge(e, &paths).map_err(|err| anyhow::anyhow!("{err}"))?;
             }
             for e in &exps {
-                pipeline::write_rates(e, root).map_err(|err| anyhow::anyhow!("{err}"))?;
+                pipeline::write_rates(e, &Paths::new(root, e)).map_err(|err| anyhow::anyhow!("{err}"))?;
             }
             smoe_report::publish::figures(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;
             smoe_report::publish::tables(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;

@@ -141,3 +141,76 @@ pub fn fit_rate<R: Rng + ?Sized>(cells: &[Cell], method: RateMethod, n_boot: usi
 pub fn consistent(fit: &RateFit, theory: f64) -> bool {
     fit.ci_low <= theory && theory <= fit.ci_high
 }
+
+/// Power law against a logarithmic rate, fitted to the same points on the log scale:
+/// log L = a + b log n (power law) and log L = a' - q log log n (L ~ (log n)^-q; q = 1 is 1/log n).
+/// Both have two parameters, so AIC differs only through the residual sums of squares.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelComparison {
+    /// q of L ~ C (log n)^-q.
+    pub log_rate_q: f64,
+    pub rss_power: f64,
+    pub rss_log_rate: f64,
+    /// AIC(log rate) - AIC(power law) = m ln(RSS_log / RSS_power): positive favours the power law.
+    /// |delta| > 2 is the usual threshold for a real preference.
+    pub delta_aic: f64,
+}
+
+pub fn compare_power_vs_log_rate(cells: &[Cell], method: RateMethod) -> Option<ModelComparison> {
+    let cells: Vec<Cell> = cells.iter().filter(|c| !c.losses.is_empty()).cloned().collect();
+    if cells.len() < 3 {
+        return None;
+    }
+    let (x, y) = points(&cells, method);
+    let rss = |x: &[f64]| {
+        let (a, b, _) = ols(x, &y);
+        x.iter().zip(&y).map(|(u, v)| (v - a - b * u).powi(2)).sum::<f64>()
+    };
+    let loglog: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+    let (_, q_slope, _) = ols(&loglog, &y);
+    let (rp, rl) = (rss(&x), rss(&loglog));
+    Some(ModelComparison { log_rate_q: -q_slope, rss_power: rp, rss_log_rate: rl, delta_aic: y.len() as f64 * (rl / rp).ln() })
+}
+
+/// The sample size at which the fitted curve L = C n^slope reaches `eps`, with a bootstrap 95%
+/// interval (replications resampled within each n, the rate refitted, n(eps) recomputed).
+/// `extrapolated` is true when the point estimate lies outside the n range that was run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleSize {
+    pub eps: f64,
+    pub n: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub extrapolated: bool,
+}
+
+pub fn sample_size_for<R: Rng + ?Sized>(cells: &[Cell], eps: &[f64], n_boot: usize, rng: &mut R) -> Vec<SampleSize> {
+    let cells: Vec<Cell> = cells.iter().filter(|c| !c.losses.is_empty()).cloned().collect();
+    if cells.len() < 2 {
+        return Vec::new();
+    }
+    let n_at = |a: f64, b: f64, e: f64| if b < 0.0 { ((e.ln() - a) / b).exp() } else { f64::INFINITY };
+    let (x, y) = points(&cells, RateMethod::LogMean);
+    let (a, b, _) = ols(&x, &y);
+    let boots: Vec<(f64, f64)> = (0..n_boot)
+        .map(|_| {
+            let resampled: Vec<Cell> = cells
+                .iter()
+                .map(|c| Cell { n: c.n, losses: (0..c.losses.len()).map(|_| c.losses[rng.random_range(0..c.losses.len())]).collect() })
+                .collect();
+            let (bx, by) = points(&resampled, RateMethod::LogMean);
+            let (ba, bb, _) = ols(&bx, &by);
+            (ba, bb)
+        })
+        .collect();
+    let (n_min, n_max) = (cells.iter().map(|c| c.n).fold(f64::INFINITY, f64::min), cells.iter().map(|c| c.n).fold(0.0, f64::max));
+    eps.iter()
+        .map(|&e| {
+            let mut ns: Vec<f64> = boots.iter().map(|&(ba, bb)| n_at(ba, bb, e)).collect();
+            ns.sort_by(f64::total_cmp);
+            let q = |p: f64| if ns.is_empty() { f64::NAN } else { ns[((p * (ns.len() - 1) as f64).round() as usize).min(ns.len() - 1)] };
+            let n = n_at(a, b, e);
+            SampleSize { eps: e, n, lo: q(0.025), hi: q(0.975), extrapolated: !(n_min..=n_max).contains(&n) }
+        })
+        .collect()
+}

@@ -127,15 +127,11 @@ fn diff(fitted: &Mixture, i: usize, reference: &Mixture, j: usize) -> Diff {
 
 /// The Voronoi loss `kind` of `fitted` against `reference` (G* or G_bar).
 ///
-/// For `LossKind::Softmax` both mixtures are first put in the canonical gauge, so the value
-/// does not depend on the gauge either was given in.
+/// Softmax-gated mixtures (for any loss kind) are first put in the canonical gauge, so the
+/// value does not depend on the gauge either was given in.
 pub fn voronoi_loss(kind: LossKind, fitted: &Mixture, reference: &Mixture) -> LossValue {
-    if kind == LossKind::Softmax {
-        let f = canonical_softmax_gauge(fitted);
-        let r = canonical_softmax_gauge(reference);
-        return loss_in_gauge(kind, &f, &r);
-    }
-    loss_in_gauge(kind, fitted, reference)
+    let gauge = |m: &Mixture| if m.spec.gate == Gate::Softmax { canonical_softmax_gauge(m) } else { m.clone() };
+    loss_in_gauge(kind, &gauge(fitted), &gauge(reference))
 }
 
 fn loss_in_gauge(kind: LossKind, fitted: &Mixture, reference: &Mixture) -> LossValue {

@@ -79,6 +79,22 @@ fn softmax_loss_hand_worked_and_gauge_invariant() {
     }
 }
 
+/// D3 between two softmax mixtures (the softmax fit of a sigmoid truth against its own G_bar)
+/// is computed in the canonical gauge too.
+#[test]
+fn d3_of_softmax_mixtures_is_gauge_invariant() {
+    let a = mix(Gate::Softmax, &[atom(0.2, 1.0, 1.0, 0.0), atom(-0.3, -1.0, 2.0, 0.5)]);
+    let b = mix(Gate::Softmax, &[atom(0.25, 1.1, 1.0, 0.1), atom(-0.3, -0.9, 2.2, 0.5)]);
+    let mut shifted = b.clone();
+    for i in 0..2 {
+        shifted.theta[b.spec.beta0_offset(i)] += 2.0;
+        shifted.theta[b.spec.beta1_offset(i)] -= 3.0;
+    }
+    let l = voronoi_loss(LossKind::D3, &b, &a).total;
+    assert!(l > 0.1);
+    assert_abs_diff_eq!(voronoi_loss(LossKind::D3, &shifted, &a).total, l, epsilon = 1e-12);
+}
+
 #[test]
 fn empty_cells_are_flagged() {
     let truth = mix(Gate::Sigmoid, &[atom(0.0, 0.0, 1.0, 0.0), atom(0.0, 0.0, -1.0, 0.0)]);
@@ -184,4 +200,27 @@ proptest! {
             prop_assert!((l - tp).abs() <= 1e-12 * (1.0 + l.abs()));
         }
     }
+}
+
+#[test]
+fn log_rate_and_power_law_are_told_apart() {
+    let ns = [1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6];
+    let power: Vec<Cell> = ns.iter().map(|&n: &f64| Cell { n, losses: vec![2.0 * n.powf(-0.5)] }).collect();
+    let slow: Vec<Cell> = ns.iter().map(|&n: &f64| Cell { n, losses: vec![3.0 / n.ln()] }).collect();
+    let p = compare_power_vs_log_rate(&power, RateMethod::LogMean).unwrap();
+    let s = compare_power_vs_log_rate(&slow, RateMethod::LogMean).unwrap();
+    assert!(p.delta_aic > 2.0, "{p:?}");
+    assert!(s.delta_aic < -2.0, "{s:?}");
+    assert_abs_diff_eq!(s.log_rate_q, 1.0, epsilon = 1e-9);
+}
+
+#[test]
+fn sample_size_inverts_the_fitted_curve() {
+    let mut rng = seed::stream(0, &[("test", "n_eps")]);
+    let cells: Vec<Cell> = [1e3, 1e4, 1e5].iter().map(|&n: &f64| Cell { n, losses: vec![2.0 * n.powf(-0.5); 4] }).collect();
+    let out = sample_size_for(&cells, &[2.0 * 1e4f64.powf(-0.5), 2.0 * 1e7f64.powf(-0.5)], 50, &mut rng);
+    assert_abs_diff_eq!(out[0].n, 1e4, epsilon = 1e-6);
+    assert!(!out[0].extrapolated);
+    assert!((out[1].n / 1e7 - 1.0).abs() < 1e-9 && out[1].extrapolated);
+    assert!(out[0].lo <= out[0].n && out[0].n <= out[0].hi);
 }

@@ -17,6 +17,9 @@ fn main() {
         let mut out = vec![0.0; n];
         for _ in 0..reps { kernel::predict_into(&spec, &truth.theta, &data.x, &mut out, &mut ws); }
         let dp = t2.elapsed().as_secs_f64() / reps as f64;
-        println!("{gate} {expert}: loss_grad {:.2} ms ({:.1} GFLOP/s), predict {:.2} ms", dt * 1e3, kernel::flops_loss_grad(&spec, n) / dt / 1e9, dp * 1e3);
+        let t3 = std::time::Instant::now();
+        for _ in 0..reps { kernel::loss_grad_impl(&spec, &truth.theta, &data.x, &data.y, Some(&mut g), &mut ws); }
+        let dq = t3.elapsed().as_secs_f64() / reps as f64;
+        println!("{gate} {expert}: loss_grad {:.2} ms ({:.1} GFLOP/s), portable body {:.2} ms, predict {:.2} ms", dt * 1e3, kernel::flops_loss_grad(&spec, n) / dt / 1e9, dq * 1e3, dp * 1e3);
     }}
 }

@@ -25,6 +25,14 @@ pub struct ExperimentConfig {
     pub title: String,
     /// Which figure or table of the paper this reproduces (free text).
     pub paper_ref: String,
+    /// Experiments of one family share their truth, data and evaluation streams: the family
+    /// name (default: the experiment's own) stands for the experiment in every stream identity.
+    /// Variants of a family (e.g. another initialisation) are then compared on the same data.
+    #[serde(default)]
+    pub family: Option<String>,
+    /// What distinguishes this member of its family (free text, for tables).
+    #[serde(default)]
+    pub variant: Option<String>,
     /// Master seed of the experiment; every stream derives from it and a unit's identity.
     pub seed: u64,
     pub d: usize,
@@ -196,6 +204,11 @@ impl Experiment {
         if !identifier_ok(&c.experiment) {
             return Err(err(format!("field `experiment`: {:?} is not allowed (letters, digits, '-' and '_' only)", c.experiment)));
         }
+        if let Some(f) = &c.family {
+            if !identifier_ok(f) {
+                return Err(err(format!("field `family`: {f:?} is not allowed (letters, digits, '-' and '_' only)")));
+            }
+        }
         let positive = |field: &str, v: usize| {
             if v == 0 {
                 Err(err(format!("field `{field}`: 0 is not allowed (an integer >= 1)")))
@@ -315,7 +328,8 @@ impl Experiment {
                         f.gate, t.gate
                     )));
                 }
-                let quantities: Vec<String> = f.losses.iter().map(|l| l.name()).chain(["l2_error".to_string()]).collect();
+                let quantities: Vec<String> =
+                    f.losses.iter().map(|l| l.name()).chain(crate::pipeline::FIT_QUANTITIES.iter().map(|q| q.to_string())).collect();
                 for th in &f.theory {
                     if !quantities.contains(&th.quantity) {
                         return Err(err(format!("field `{fat}.theory.quantity`: {:?} is not allowed (one of {quantities:?})", th.quantity)));
@@ -334,5 +348,10 @@ impl Experiment {
 
     pub fn id(&self) -> &str {
         &self.config.experiment
+    }
+
+    /// The name that identifies this experiment's random streams: its family, or its own id.
+    pub fn stream_key(&self) -> &str {
+        self.config.family.as_deref().unwrap_or(&self.config.experiment)
     }
 }

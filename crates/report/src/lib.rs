@@ -1,6 +1,7 @@
 //! The boundary crate: experiment configs (YAML), running work units, tidy results in Parquet,
 //! rate tables, figures, the manifest. Only this crate (and the binary) touches files.
 
+pub mod analysis;
 pub mod config;
 pub mod figures;
 pub mod manifest;

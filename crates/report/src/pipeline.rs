@@ -13,24 +13,26 @@ use std::path::{Path, PathBuf};
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-/// Where an experiment's files live under the artifact root.
+/// Where an experiment's files live under the artifact root, and the fingerprint of its inputs,
+/// computed once so that every stage of one invocation agrees on it.
 pub struct Paths {
     pub root: PathBuf,
     pub id: String,
+    pub fingerprint: String,
 }
 
 impl Paths {
     pub fn new(root: &Path, exp: &Experiment) -> Paths {
-        Paths { root: root.to_path_buf(), id: exp.id().to_string() }
+        Paths { root: root.to_path_buf(), id: exp.id().to_string(), fingerprint: fingerprint(exp, root) }
     }
     pub fn data(&self) -> PathBuf {
         self.root.join("data").join(&self.id)
     }
-    pub fn journal_dir(&self, fp: &str) -> PathBuf {
-        self.root.join("data").join("raw").join(&self.id).join(fp)
+    pub fn journal_dir(&self) -> PathBuf {
+        self.root.join("data").join("raw").join(&self.id).join(&self.fingerprint)
     }
-    pub fn cache_dir(&self, fp: &str) -> PathBuf {
-        self.root.join("data").join("cache").join(&self.id).join(fp)
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root.join("data").join("cache").join(&self.id).join(&self.fingerprint)
     }
     pub fn fits(&self) -> PathBuf {
         self.data().join("fits.parquet")
@@ -64,11 +66,9 @@ pub struct RunSummary {
 }
 
 /// Run the units of `shard` that are not yet in the journal.
-pub fn run(exp: &Experiment, root: &Path, shard: Shard, estimator: Option<&str>, progress: bool) -> Result<RunSummary> {
+pub fn run(exp: &Experiment, paths: &Paths, shard: Shard, estimator: Option<&str>, progress: bool) -> Result<RunSummary> {
     let t0 = std::time::Instant::now();
-    let paths = Paths::new(root, exp);
-    let fp = fingerprint(exp, root);
-    let done = read_journals(&paths.journal_dir(&fp))?;
+    let done = read_journals(&paths.journal_dir())?;
     let mut units = exp.shard_units(shard);
     if let Some(name) = estimator {
         let Some(ei) = exp.estimators.iter().position(|(n, _)| n == name) else {
@@ -80,8 +80,8 @@ pub fn run(exp: &Experiment, root: &Path, shard: Shard, estimator: Option<&str>,
     let planned = units.len();
     units.retain(|u| !done.contains_key(&exp.unit_key(u)));
     let skipped = planned - units.len();
-    let ctx = Context::prepare(exp, &paths.cache_dir(&fp))?;
-    let journal = Journal::open(&paths.journal_dir(&fp).join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count)))?;
+    let ctx = Context::prepare(exp, &paths.cache_dir())?;
+    let journal = Journal::open(&paths.journal_dir().join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count)))?;
     let pb = if progress { ProgressBar::new(units.len() as u64) } else { ProgressBar::hidden() };
     pb.set_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} fits, eta {eta}").expect("valid template"));
     pb.set_prefix(exp.id().to_string());
@@ -117,10 +117,8 @@ fn comparable(e: &JournalEntry) -> String {
 
 /// Merge every journal of the current fingerprint into fits.parquet and params.parquet,
 /// checking that every planned unit appears, and that repeated units agree exactly.
-pub fn merge(exp: &Experiment, root: &Path) -> Result<usize> {
-    let paths = Paths::new(root, exp);
-    let fp = fingerprint(exp, root);
-    let journals = read_journals(&paths.journal_dir(&fp))?;
+pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
+    let journals = read_journals(&paths.journal_dir())?;
     let units = exp.units();
     let mut missing = Vec::new();
     let mut fits = Vec::new();
@@ -143,7 +141,7 @@ pub fn merge(exp: &Experiment, root: &Path) -> Result<usize> {
         };
         params.extend(param_rows(&truth, &base));
     }
-    let ctx_gbars = gbar_records(exp, &paths.cache_dir(&fp))?;
+    let ctx_gbars = gbar_records(exp, &paths.cache_dir())?;
     for (rec, spec) in &ctx_gbars {
         let m = Mixture::from_theta(*spec, from_bits(&rec.theta_bits))?;
         let base = ParamRow {
@@ -213,7 +211,7 @@ pub fn merge(exp: &Experiment, root: &Path) -> Result<usize> {
         ));
     }
     crate::manifest::atomic_write_bytes(&paths.gbar_check(), csv.as_bytes())?;
-    crate::manifest::atomic_write_bytes(&paths.fingerprint_file(), format!("{fp}\n").as_bytes())?;
+    crate::manifest::atomic_write_bytes(&paths.fingerprint_file(), format!("{}\n", paths.fingerprint).as_bytes())?;
     Ok(fits.len())
 }
 
@@ -231,14 +229,22 @@ fn gbar_records(exp: &Experiment, cache: &Path) -> Result<Vec<(crate::run::GbarR
     Ok(out)
 }
 
-/// The quantities whose rates are fitted: every loss of the fit, and the L2 error.
+/// Quantities measured on every fit besides its losses: the L2 error of the regression function
+/// and the per-atom errors (largest over over-fitted / singly fitted atoms; `expert_err` is the
+/// largest expert error over all atoms).
+pub const FIT_QUANTITIES: [&str; 6] = ["l2_error", "expert_err", "param_err_over", "param_err_single", "expert_err_over", "expert_err_single"];
+
+/// The value of quantity `q` on a row (a loss name, or one of [`FIT_QUANTITIES`]).
 pub fn quantity(row: &FitRow, q: &str) -> Option<f64> {
-    if q == "l2_error" {
-        Some(row.l2_error)
-    } else if q == row.loss_name {
-        Some(row.loss)
-    } else {
-        None
+    match q {
+        "l2_error" => Some(row.l2_error),
+        "expert_err" => Some(row.expert_err_over.max(row.expert_err_single)),
+        "param_err_over" => Some(row.param_err_over),
+        "param_err_single" => Some(row.param_err_single),
+        "expert_err_over" => Some(row.expert_err_over),
+        "expert_err_single" => Some(row.expert_err_single),
+        _ if q == row.loss_name => Some(row.loss),
+        _ => q.strip_prefix("start:").filter(|l| *l == row.loss_name).map(|_| row.start_loss),
     }
 }
 
@@ -270,12 +276,22 @@ pub fn grouped<'a>(exp: &Experiment, fits: &'a [FitRow]) -> Vec<(GroupKey, BTree
     for s in &exp.settings {
         for f in &s.fits {
             for (e, _) in &exp.estimators {
-                let qs: Vec<String> = f.losses.iter().map(|l| l.name()).chain(["l2_error".to_string()]).collect();
+                let qs: Vec<String> = f
+                    .losses
+                    .iter()
+                    .map(|l| l.name())
+                    .chain(FIT_QUANTITIES.iter().map(|q| q.to_string()))
+                    .chain(f.losses.iter().map(|l| format!("start:{}", l.name())))
+                    .collect();
                 for q in qs {
                     let mut by_n: BTreeMap<u64, Vec<&'a FitRow>> = BTreeMap::new();
                     for r in fits.iter().filter(|r| r.setting == s.name && r.gate_fit == f.gate.name() && &r.estimator == e) {
-                        // l2_error is repeated on every loss row of a fit: take it from the first loss only
-                        let pick = if q == "l2_error" { r.loss_name == f.losses[0].name() } else { r.loss_name == q };
+                        // fit-level quantities repeat on every loss row of a fit: take the first loss's
+                        let pick = if FIT_QUANTITIES.contains(&q.as_str()) {
+                            r.loss_name == f.losses[0].name()
+                        } else {
+                            r.loss_name == q.strip_prefix("start:").unwrap_or(&q)
+                        };
                         if pick {
                             by_n.entry(r.n).or_default().push(r);
                         }
@@ -351,6 +367,7 @@ pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
                 &[("experiment", exp.id()), ("setting", &setting), ("fit", &gate), ("estimator", &est), ("quantity", &q), ("method", method.name()), ("purpose", "bootstrap")],
             );
             let Some(fit) = fit_rate(&cells, method, exp.config.rates.n_boot, &mut rng) else { continue };
+            let cmp = smoe_metrics::compare_power_vs_log_rate(&cells, method);
             let (th, label, verdict) = match theory.and_then(|t| t.exponent.map(|x| (x, t.source.clone()))) {
                 Some((x, src)) => (x, src, if smoe_metrics::consistent(&fit, x) { "consistent" } else { "not consistent" }),
                 None => (f64::NAN, theory.map(|t| t.source.clone()).unwrap_or_default(), "no power-law prediction"),
@@ -377,6 +394,8 @@ pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
                 theory: th,
                 theory_label: label,
                 verdict: verdict.into(),
+                log_rate_q: cmp.map_or(f64::NAN, |c| c.log_rate_q),
+                delta_aic: cmp.map_or(f64::NAN, |c| c.delta_aic),
             });
         }
     }
@@ -384,8 +403,7 @@ pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
 }
 
 /// Compute and write the summary table and rates of an experiment from its fits.parquet.
-pub fn write_rates(exp: &Experiment, root: &Path) -> Result<(Vec<SummaryRow>, Vec<RateRow>)> {
-    let paths = Paths::new(root, exp);
+pub fn write_rates(exp: &Experiment, paths: &Paths) -> Result<(Vec<SummaryRow>, Vec<RateRow>)> {
     let fits = store::read_fits(&paths.fits())?;
     let sum = summary(exp, &fits);
     crate::manifest::atomic_write_bytes(&paths.summary(), summary_csv(&sum).as_bytes())?;
@@ -395,8 +413,6 @@ pub fn write_rates(exp: &Experiment, root: &Path) -> Result<(Vec<SummaryRow>, Ve
 }
 
 /// Whether the experiment's merged results are current: same fingerprint, fits present.
-pub fn is_current(exp: &Experiment, root: &Path) -> bool {
-    let paths = Paths::new(root, exp);
-    let fp = fingerprint(exp, root);
-    std::fs::read_to_string(paths.fingerprint_file()).map(|s| s.trim() == fp).unwrap_or(false) && paths.fits().exists()
+pub fn is_current(paths: &Paths) -> bool {
+    std::fs::read_to_string(paths.fingerprint_file()).map(|s| s.trim() == paths.fingerprint).unwrap_or(false) && paths.fits().exists()
 }

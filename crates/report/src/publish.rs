@@ -61,10 +61,26 @@ pub fn figure_list(exp: &Experiment) -> Vec<(String, String)> {
         out.push((format!("{id}_l2_{e}"), format!("{id}, estimator `{e}`: ||f_hat - f_target||_L2(mu) against n")));
     }
     if exp.estimators.len() > 1 {
-        out.push((format!("{id}_estimators"), format!("{id}: the same loss under each estimator (is the picture an optimiser effect?)")));
+        out.push((
+            format!("{id}_estimators"),
+            format!("{id}: the same loss under each estimator, and at the starting point (grey): how much of the picture is the optimiser or the initialisation?"),
+        ));
+    }
+    for (e, _) in &exp.estimators {
+        out.push((
+            format!("{id}_atoms_{e}"),
+            format!("{id}, estimator `{e}`: per-atom errors, largest over over-fitted atoms (parameters d_beta1 + d_eta, and experts sup_x |h - h_target|) and over singly fitted atoms"),
+        ));
     }
     out
 }
+
+const ATOM_QUANTITIES: [(&str, &str); 4] = [
+    ("param_err_over", "parameters, over-fitted atoms"),
+    ("param_err_single", "parameters, singly fitted atoms"),
+    ("expert_err_over", "experts, over-fitted atoms"),
+    ("expert_err_single", "experts, singly fitted atoms"),
+];
 
 /// Draw every figure of the experiments; returns the number of files written.
 pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
@@ -117,24 +133,60 @@ pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
             written += draw_grid(&loss_panels, cols, &dir.join(format!("{id}_{est}")))?.len();
             written += draw_grid(&l2_panels, cols, &dir.join(format!("{id}_l2_{est}")))?.len();
         }
+        for (est, _) in &exp.estimators {
+            let mut panels = Vec::new();
+            for s in &exp.settings {
+                for f in &s.fits {
+                    let gate = f.gate.name();
+                    let series: Vec<Series> = ATOM_QUANTITIES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (q, label))| Series {
+                            label: label.to_string(),
+                            palette: Palette::Other(i),
+                            points: points(&sum, &s.name, gate, est, q),
+                            fit: fit_line(rate(&rates, &s.name, gate, est, q)),
+                            dashed: i >= 2,
+                        })
+                        .filter(|s| s.points.len() >= 2)
+                        .collect();
+                    if !series.is_empty() {
+                        panels.push(Panel {
+                            title: format!("{id} {}: {gate} fit ({est})", s.name),
+                            y_label: "largest per-atom error".into(),
+                            x_label: "sample size n".into(),
+                            series,
+                        });
+                    }
+                }
+            }
+            if !panels.is_empty() {
+                let cols = panels.len().min(2);
+                written += draw_grid(&panels, cols, &dir.join(format!("{id}_atoms_{est}")))?.len();
+            }
+        }
         if exp.estimators.len() > 1 {
             let mut panels = Vec::new();
             for s in &exp.settings {
                 for f in &s.fits {
                     let gate = f.gate.name();
                     let q = f.losses[0].name();
-                    let series = exp
+                    let mut series: Vec<Series> = exp
                         .estimators
                         .iter()
                         .enumerate()
                         .map(|(i, (est, _))| Series {
-                            label: format!("{est}"),
+                            label: est.to_string(),
                             palette: if i == 0 { palette(gate) } else { Palette::Other(i - 1) },
                             points: points(&sum, &s.name, gate, est, &q),
                             fit: fit_line(rate(&rates, &s.name, gate, est, &q)),
                             dashed: i > 0,
                         })
                         .collect();
+                    let start = points(&sum, &s.name, gate, &exp.estimators[0].0, &format!("start:{q}"));
+                    if start.len() >= 2 {
+                        series.push(Series { label: "at the start".into(), palette: Palette::Other(7), points: start, fit: None, dashed: true });
+                    }
                     panels.push(Panel {
                         title: format!("{id} {}: {gate} fit, {q}", s.name),
                         y_label: format!("{q} (mean over replications)"),
@@ -161,7 +213,7 @@ fn fmt_num(x: f64) -> String {
 /// Markdown table of rates (the paper's log-of-mean method; the all-replications slope beside it).
 pub fn rates_markdown(rates: &[RateRow]) -> String {
     let mut s = String::from(
-        "| experiment | setting | expert | fit | estimator | quantity | theory | slope (log mean) ± se | bootstrap 95% CI | slope (all reps) | n range | reps | excluded | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| experiment | setting | expert | fit | estimator | quantity | theory | slope (log mean) ± se | bootstrap 95% CI | slope (all reps) | log-rate q, ΔAIC | n range | reps | excluded | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rates.iter().filter(|r| r.method == "log_mean") {
         let all = rates
@@ -172,8 +224,8 @@ pub fn rates_markdown(rates: &[RateRow]) -> String {
         let theory = if r.theory.is_nan() { r.theory_label.clone() } else { format!("{} ({})", fmt_num(r.theory), r.theory_label) };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} ± {} | [{}, {}] | {} | {:.0}–{:.0} | {} | {} | {} |",
-            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, theory, fmt_num(r.slope), fmt_num(r.se), fmt_num(r.ci_low), fmt_num(r.ci_high), all, r.n_min, r.n_max, r.reps, r.excluded, r.verdict
+            "| {} | {} | {} | {} | {} | {} | {} | {} ± {} | [{}, {}] | {} | {}, {} | {:.0}–{:.0} | {} | {} | {} |",
+            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, theory, fmt_num(r.slope), fmt_num(r.se), fmt_num(r.ci_low), fmt_num(r.ci_high), all, fmt_num(r.log_rate_q), fmt_num(r.delta_aic), r.n_min, r.n_max, r.reps, r.excluded, r.verdict
         );
     }
     s
@@ -181,12 +233,12 @@ pub fn rates_markdown(rates: &[RateRow]) -> String {
 
 /// CSV of every rate row (both methods).
 pub fn rates_csv(rates: &[RateRow]) -> String {
-    let mut s = String::from("experiment,setting,expert,gate_fit,estimator,quantity,method,slope,se,boot_se,ci_low,ci_high,intercept,n_min,n_max,n_values,reps,excluded,theory,theory_label,verdict\n");
+    let mut s = String::from("experiment,setting,expert,gate_fit,estimator,quantity,method,slope,se,boot_se,ci_low,ci_high,intercept,n_min,n_max,n_values,reps,excluded,theory,theory_label,verdict,log_rate_q,delta_aic\n");
     for r in rates {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{},\"{}\",{}",
-            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, r.method, r.slope, r.se, r.boot_se, r.ci_low, r.ci_high, r.intercept, r.n_min, r.n_max, r.n_values, r.reps, r.excluded, r.theory, r.theory_label.replace('"', "'"), r.verdict
+            "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{},\"{}\",{},{:.4},{:.4}",
+            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, r.method, r.slope, r.se, r.boot_se, r.ci_low, r.ci_high, r.intercept, r.n_min, r.n_max, r.n_values, r.reps, r.excluded, r.theory, r.theory_label.replace('"', "'"), r.verdict, r.log_rate_q, r.delta_aic
         );
     }
     s
@@ -220,10 +272,26 @@ pub fn tables(exps: &[Experiment], root: &Path) -> Result<()> {
     t1.push_str(&rates_markdown(&all_rates));
     crate::manifest::atomic_write_bytes(&dir.join("table1.md"), t1.as_bytes())?;
     crate::manifest::atomic_write_bytes(&dir.join("table1.csv"), rates_csv(&all_rates).as_bytes())?;
+    let claims = crate::analysis::claims_markdown(exps, &all_rates);
+    crate::manifest::atomic_write_bytes(&dir.join("claims.md"), format!("# Claims of the paper against the data\n\n{claims}").as_bytes())?;
+    let complexity = crate::analysis::sample_complexity_markdown(exps, root)?;
+    crate::manifest::atomic_write_bytes(
+        &dir.join("sample_complexity.md"),
+        format!("# Sample size needed to reach an error eps, sigmoid against softmax gating on the same data\n\nn(eps) inverts the fitted curve (log of the mean error on log n); intervals are bootstrap 95% (replications resampled within each n). The expert error is the largest sup_x |h(x; eta_hat) - h(x; eta_target)| over atoms; each gate is scored against its own target (G*, or G_bar for a misspecified fit). Rows marked extrapolated lie outside the n range run.\n{complexity}").as_bytes(),
+    )?;
+    let sensitivity = crate::analysis::sensitivity_markdown(exps, &all_rates);
+    crate::manifest::atomic_write_bytes(&dir.join("sensitivity.md"), format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}").as_bytes())?;
 
     let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
     r.push_str("Generated by `smoe tables` from the files under data/; do not edit by hand. Every number traces back to data/<experiment>/fits.parquet, its config in workflow/ and the commit in data/manifest.json.\n\n");
     r.push_str("## Protocol in brief\n\nSee docs/PROTOCOL.md for every choice the paper leaves open and why. Each fit starts near the truth (the split atom duplicated, its gate mass shared), is run by the paper-faithful SGD and by a converged L-BFGS least-squares fit, and is scored by the Voronoi loss of its setting against G* (or G_bar, the L2 projection of f*, in Regime 2 and for the misspecified sigmoid fit of a softmax truth). Points are means over replications; error bars span ±2 standard deviations; a bar whose lower end (mean − 2 sd) is not positive is clipped at the bottom of the panel and ends in a downward arrowhead. Lines are OLS fits of log(mean loss) on log(n), labelled C n^-s.\n\n");
+    r.push_str("## Claims\n\nEvery claim of the paper with the experiment that tests it (full table: [claims.md](claims.md); sample sizes: [sample_complexity.md](sample_complexity.md); sensitivity: [sensitivity.md](sensitivity.md)).\n\n");
+    r.push_str(&claims);
+    r.push_str("\n## Sensitivity to initialisation and optimiser\n");
+    r.push_str(&sensitivity);
+    r.push_str("\n## Sample size for a given error (the headline claim)\n");
+    r.push_str(&complexity);
+    r.push('\n');
     for (exp, l) in exps.iter().zip(&loaded) {
         let _ = writeln!(r, "## {}: {}\n\nReproduces: {}. Config: `{}`.\n", exp.id(), exp.config.title, exp.config.paper_ref, exp.path.display());
         for (stem, caption) in figure_list(exp) {

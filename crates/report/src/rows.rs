@@ -26,6 +26,9 @@ pub struct FitRow {
     pub loss_overfitted: f64,
     #[serde(with = "float")]
     pub loss_single: f64,
+    /// The same loss at the fit's starting point: how far the estimator moved the parameters.
+    #[serde(with = "float")]
+    pub start_loss: f64,
     /// |A_j| for every target atom, joined by '|', e.g. "2|1|1|1|1|1|1|1".
     pub cells: String,
     pub empty_cells: u32,
@@ -110,6 +113,12 @@ pub struct RateRow {
     pub theory_label: String,
     /// "consistent", "not consistent" (at 95%), or "no power-law prediction".
     pub verdict: String,
+    /// q of the logarithmic-rate model L ~ C (log n)^-q fitted to the same points.
+    #[serde(with = "float")]
+    pub log_rate_q: f64,
+    /// AIC(log rate) - AIC(power law): positive favours the power law; |delta| > 2 is a preference.
+    #[serde(with = "float")]
+    pub delta_aic: f64,
 }
 
 /// JSON has no NaN or infinity: write them as strings "NaN", "inf", "-inf" and read both forms.

@@ -2,6 +2,7 @@
 //!
 //! A work unit is one fit: (experiment, setting, fitted gate, estimator, n, replication). Its
 //! random streams derive from its identity only (see `smoe_model::seed`):
+//! ("experiment" is the experiment's family name when it has one, so variants share data.)
 //! * truth:     (experiment, setting, purpose=truth)
 //! * eval:      (experiment, setting, purpose=eval)
 //! * data:      (experiment, setting, n, rep, purpose=data)  -- shared by every fit of that data
@@ -93,7 +94,7 @@ impl Experiment {
     }
 
     fn stream(&self, parts: &[(&str, &str)]) -> rand_chacha::ChaCha20Rng {
-        let mut id = vec![("experiment", self.id())];
+        let mut id = vec![("experiment", self.stream_key())];
         id.extend_from_slice(parts);
         seed::stream(self.config.seed, &id)
     }
@@ -206,7 +207,7 @@ impl<'a> Context<'a> {
         let truth = &self.truths[u.setting];
         let (n, rep) = (u.n.to_string(), u.rep.to_string());
         let gate = fit_cfg.gate.name();
-        let data_id = [("experiment", exp.id()), ("setting", setting.name.as_str()), ("n", &n), ("rep", &rep), ("purpose", "data")];
+        let data_id = [("experiment", exp.stream_key()), ("setting", setting.name.as_str()), ("n", &n), ("rep", &rep), ("purpose", "data")];
         let data_seed = seed::derive_seed(cfg.seed, &data_id);
         let data = draw_sample(truth, u.n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).expect("validated noise");
         let spec = setting.fit_spec(fit_cfg, cfg);
@@ -229,13 +230,12 @@ impl<'a> Context<'a> {
             .iter()
             .map(|&kind| {
                 let loss = voronoi_loss(kind, &mixture, target);
-                let errs = match kind {
-                    // atom errors in the gauge the loss uses
-                    LossKind::Softmax => {
-                        let (f, t) = (smoe_metrics::canonical_softmax_gauge(&mixture), smoe_metrics::canonical_softmax_gauge(target));
-                        split_atom_errors(&atom_errors(&f, &t, &loss.cells, x_eval))
-                    }
-                    _ => split_atom_errors(&atom_errors(&mixture, target, &loss.cells, x_eval)),
+                // atom errors in the gauge the loss uses (the canonical one for softmax gates)
+                let errs = if mixture.spec.gate == smoe_model::Gate::Softmax {
+                    let (f, t) = (smoe_metrics::canonical_softmax_gauge(&mixture), smoe_metrics::canonical_softmax_gauge(target));
+                    split_atom_errors(&atom_errors(&f, &t, &loss.cells, x_eval))
+                } else {
+                    split_atom_errors(&atom_errors(&mixture, target, &loss.cells, x_eval))
                 };
                 FitRow {
                     experiment: exp.id().to_string(),
@@ -253,6 +253,7 @@ impl<'a> Context<'a> {
                     loss_mass: loss.parts.mass,
                     loss_overfitted: loss.parts.overfitted,
                     loss_single: loss.parts.single,
+                    start_loss: voronoi_loss(kind, &start, target).total,
                     cells: loss.cells.cardinalities().iter().map(|c| c.to_string()).collect::<Vec<_>>().join("|"),
                     empty_cells: loss.cells.empty_cells() as u32,
                     overfitted_cells: loss.cells.overfitted_cells() as u32,

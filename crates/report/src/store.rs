@@ -171,6 +171,7 @@ table!(
         loss_mass,
         loss_overfitted,
         loss_single,
+        start_loss,
         cells,
         empty_cells,
         overfitted_cells,
@@ -227,5 +228,7 @@ table!(
         theory,
         theory_label,
         verdict,
+        log_rate_q,
+        delta_aic,
     ]
 );

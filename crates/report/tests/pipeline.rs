@@ -43,9 +43,9 @@ fn canonical_hash(root: &Path, exp: &Experiment) -> String {
 fn run_all(root: &Path, exp: &Experiment, threads: usize, shards: usize) {
     with_threads(threads, || {
         for i in 0..shards {
-            pipeline::run(exp, root, Shard { index: i, count: shards }, None, false).unwrap();
+            pipeline::run(exp, &Paths::new(root, exp), Shard { index: i, count: shards }, None, false).unwrap();
         }
-        pipeline::merge(exp, root).unwrap();
+        pipeline::merge(exp, &Paths::new(root, exp)).unwrap();
     });
 }
 
@@ -67,7 +67,7 @@ fn results_are_identical_across_threads_shards_and_interruptions() {
     // Interrupt: keep only part of a finished journal, tear its last line as a kill mid-write
     // would, then run again: the rerun completes and gives the same results.
     let d = scratch("resume");
-    with_threads(2, || pipeline::run(&exp, &d, Shard::ALL, None, false).unwrap());
+    with_threads(2, || pipeline::run(&exp, &Paths::new(&d, &exp), Shard::ALL, None, false).unwrap());
     let journal_dir = std::fs::read_dir(d.join("data/raw/smoke")).unwrap().next().unwrap().unwrap().path();
     let journal = journal_dir.join("shard-0-of-1.jsonl");
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -76,12 +76,12 @@ fn results_are_identical_across_threads_shards_and_interruptions() {
     let torn = &lines[kept][..lines[kept].len() / 2];
     std::fs::write(&journal, format!("{}\n{torn}", lines[..kept].join("\n"))).unwrap();
     // merging an incomplete run is refused, naming the missing units
-    let err = pipeline::merge(&exp, &d).unwrap_err().to_string();
+    let err = pipeline::merge(&exp, &Paths::new(&d, &exp)).unwrap_err().to_string();
     assert!(err.contains("planned units have no result"), "{err}");
-    let s = with_threads(2, || pipeline::run(&exp, &d, Shard::ALL, None, false).unwrap());
+    let s = with_threads(2, || pipeline::run(&exp, &Paths::new(&d, &exp), Shard::ALL, None, false).unwrap());
     assert_eq!(s.skipped, kept);
     assert_eq!(s.ran, exp.units().len() - kept);
-    pipeline::merge(&exp, &d).unwrap();
+    pipeline::merge(&exp, &Paths::new(&d, &exp)).unwrap();
     assert_eq!(canonical_hash(&d, &exp), reference, "interrupted and resumed");
 
     for dir in [a, b, c, d] {
@@ -155,7 +155,7 @@ fn summary_tables_snapshot() {
     let exp = smoke();
     let root = scratch("snap");
     run_all(&root, &exp, 2, 1);
-    let (summary, rates) = pipeline::write_rates(&exp, &root).unwrap();
+    let (summary, rates) = pipeline::write_rates(&exp, &Paths::new(&root, &exp)).unwrap();
     let mut s = String::new();
     for r in &summary {
         s.push_str(&format!("{} {} {} {} n={}: {} (reps {}, excluded {}, empty-cell fits {})\n", r.setting, r.gate_fit, r.estimator, r.quantity, r.n, mc_round(r.mean, r.mcse), r.reps, r.excluded, r.empty_cells));
@@ -166,5 +166,22 @@ fn summary_tables_snapshot() {
         t.push_str(&format!("{} {} {} {}: slope {} [{:.1}, {:.1}] theory {} -> {}\n", r.setting, r.gate_fit, r.estimator, r.loss_name, mc_round(r.slope, r.boot_se), r.ci_low, r.ci_high, r.theory, r.verdict));
     }
     insta::assert_snapshot!("smoke_rates", t);
+    // the claims table: verdicts with slopes rounded to their bootstrap standard error
+    let mut c = String::new();
+    for st in &exp.settings {
+        for f in &st.fits {
+            for th in &f.theory {
+                for r in rates.iter().filter(|r| r.setting == st.name && r.gate_fit == f.gate.name() && r.loss_name == th.quantity && r.method == "log_mean") {
+                    c.push_str(&format!("{} / {} / {} / {}: {} -> {}\n", st.name, f.gate, r.estimator, th.quantity, mc_round(r.slope, r.boot_se), smoe_report::analysis::verdict(r)));
+                }
+            }
+        }
+    }
+    insta::assert_snapshot!("smoke_claims", c);
+    // the sample-size comparison exists for the setting fitted with both gates
+    let sc = smoe_report::analysis::sample_complexity_markdown(std::slice::from_ref(&exp), &root).unwrap();
+    assert!(sc.contains("smoke / relu_soft / sgd / expert_err") && sc.contains("smoke / relu_soft / lbfgs / l2_error"), "{sc}");
+    // the grid reaches a decade below the measured errors, beyond the n range run
+    assert!(sc.contains("(extrapolated)"), "{sc}");
     let _ = std::fs::remove_dir_all(root);
 }

@@ -74,6 +74,7 @@ fn fit_row(i: usize) -> FitRow {
         loss_mass: x(1),
         loss_overfitted: x(2),
         loss_single: x(3),
+        start_loss: x(2),
         cells: "2|1|1|1".into(),
         empty_cells: i as u32,
         overfitted_cells: u32::MAX - i as u32,
@@ -97,6 +98,7 @@ fn fit_floats(r: &FitRow) -> Vec<u64> {
         r.loss_mass,
         r.loss_overfitted,
         r.loss_single,
+        r.start_loss,
         r.l2_error,
         r.param_err_over,
         r.param_err_single,
@@ -158,6 +160,8 @@ fn rate_row(i: usize) -> RateRow {
         theory: x(8),
         theory_label: "n^{-1/2}".into(),
         verdict: "no power-law prediction".into(),
+        log_rate_q: f64::NAN,
+        delta_aic: -3.5,
     }
 }
 
@@ -172,6 +176,8 @@ fn rate_floats(r: &RateRow) -> Vec<u64> {
         r.n_min,
         r.n_max,
         r.theory,
+        r.log_rate_q,
+        r.delta_aic,
     ]
     .iter()
     .map(|v| v.to_bits())
@@ -296,20 +302,21 @@ fn empty_tables_round_trip() {
 fn frames_have_one_typed_column_per_field() {
     let df = store::fits_frame(&[fit_row(0), fit_row(1)]).unwrap();
     assert_eq!(df.height(), 2);
-    assert_eq!(df.width(), 29);
+    assert_eq!(df.width(), 30);
     let schema = df.schema();
     assert_eq!(schema.get("experiment"), Some(&DataType::String));
     assert_eq!(schema.get("n"), Some(&DataType::UInt64));
     assert_eq!(schema.get("rep"), Some(&DataType::UInt32));
     assert_eq!(schema.get("loss"), Some(&DataType::Float64));
     assert_eq!(df.get_column_names()[0].as_str(), "experiment");
-    assert_eq!(df.get_column_names()[28].as_str(), "wall_s");
+    assert_eq!(df.get_column_names()[29].as_str(), "wall_s");
 
     let p = store::params_frame(&[param_row(0)]).unwrap();
     assert_eq!(p.width(), 12);
     assert_eq!(p.schema().get("atom"), Some(&DataType::UInt32));
     let r = store::rates_frame(&[rate_row(0)]).unwrap();
-    assert_eq!(r.width(), 21);
+    assert_eq!(r.width(), 23);
+    assert_eq!(r.schema().get("delta_aic"), Some(&DataType::Float64));
     assert_eq!(r.schema().get("verdict"), Some(&DataType::String));
 }
 
