@@ -5,9 +5,15 @@ SMOE    := target/release/smoe
 E1      := workflow/e1_regime1.yaml
 E2      := workflow/e2_regime2.yaml
 E3      := workflow/e3_softmax_truth.yaml
-CONFIGS := $(E1) $(E2) $(E3)
+E4      := workflow/e4_gelu.yaml
+E5      := workflow/e5_input_independent.yaml
+E6      := workflow/e6_sigmoid_truth_both_gates.yaml
+S1      := workflow/s1_init_none.yaml
+S2      := workflow/s2_init_shrinking.yaml
+# E1-E3 are the paper's figures; E4-E6 and S1-S2 go beyond it (see README)
+CONFIGS := $(E1) $(E2) $(E3) $(E4) $(E5) $(E6) $(S1) $(S2)
 
-.PHONY: all build test bench e1 e2 e3 figures tables verify clean smoke dist
+.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist
 
 all: build
 	$(SMOE) all $(CONFIGS)
@@ -22,7 +28,7 @@ bench:
 	$(CARGO) bench --locked -p smoe-estimator --bench fit
 
 # one experiment: run what is missing, merge, fit rates
-e1 e2 e3: build
+e1 e2 e3 e4 e5 e6 s1 s2: build
 	$(SMOE) run $($(shell echo $@ | tr a-z A-Z))
 	$(SMOE) merge $($(shell echo $@ | tr a-z A-Z))
 	$(SMOE) rates $($(shell echo $@ | tr a-z A-Z))
@@ -40,7 +46,7 @@ smoke: build
 	$(SMOE) --root target/smoke-root all workflow/smoke.yaml
 
 clean:
-	rm -rf data/raw data/cache data/E1 data/E2 data/E3 data/manifest.json
+	rm -rf data/raw data/cache data/E* data/manifest.json
 	rm -f figures/*.png figures/*.svg figures/*.md figures/*.csv
 
 # A self-contained archive: sources, Cargo.lock, configs, results (including the archive-only
