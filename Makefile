@@ -24,7 +24,10 @@ build:
 test:
 	$(CARGO) test --release --locked --workspace
 
-bench:
+# speed: GFLOP/s of single fits against the machine's peak, scaling in n and k, and the
+# paper-faithful SGD sweep of E1-E3 with 1 and 2 threads; then criterion's statistics
+bench: build
+	$(SMOE) bench $(E1) $(E2) $(E3)
 	$(CARGO) bench --locked -p smoe-estimator --bench fit
 
 # one experiment: run what is missing, merge, fit rates

@@ -53,6 +53,8 @@ enum Command {
     Tables { configs: Vec<PathBuf> },
     /// Check every file recorded in data/manifest.json.
     Verify,
+    /// Benchmark the kernel and single fits; time the SGD sweep of the given configs with 1 and 2 threads.
+    Bench { configs: Vec<PathBuf> },
     /// Everything: run what is stale, merge, rates, figures, tables, manifest.
     All {
         configs: Vec<PathBuf>,
@@ -151,6 +153,10 @@ fn main() -> Result<()> {
         Command::Tables { configs } => {
             let exps = load(configs)?;
             smoe_report::publish::tables(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;
+        }
+        Command::Bench { configs } => {
+            let exps = if configs.is_empty() { Vec::new() } else { load(configs)? };
+            println!("{}", smoe_report::bench::run(root, &exps));
         }
         Command::Verify => {
             let problems = smoe_report::publish::verify(root).map_err(|err| anyhow::anyhow!("{err}"))?;

@@ -78,3 +78,39 @@ fn verify_detects_a_hand_edited_output() {
     assert!(ok, "{err}");
     assert!(err.contains("results are current"), "{err}");
 }
+
+fn fits_without_wall_time(root: &PathBuf) -> String {
+    let rows = smoe_report::store::read_fits(&root.join("data/smoke/fits.parquet")).unwrap();
+    let rows: Vec<_> = rows.into_iter().map(|r| smoe_report::rows::FitRow { wall_s: 0.0, ..r }).collect();
+    // Debug prints every f64 in its shortest round-trip form (and NaN as NaN): a bitwise comparison
+    format!("{rows:?}")
+}
+
+/// Kill `smoe all` with SIGKILL at several moments, run it again each time, and get exactly the
+/// results of an uninterrupted run.
+#[test]
+fn killed_runs_resume_to_identical_results() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflow/smoke.yaml");
+    let clean = scratch("uninterrupted");
+    let (ok, err) = smoe(&clean, &["all", cfg]);
+    assert!(ok, "{err}");
+    let reference = fits_without_wall_time(&clean);
+    for (i, delay_ms) in [50u64, 300, 800, 1500].into_iter().enumerate() {
+        let root = scratch(&format!("killed-{i}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smoe"))
+            .arg("--root")
+            .arg(&root)
+            .args(["--quiet", "all", cfg])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (ok, err) = smoe(&root, &["all", cfg]);
+        assert!(ok, "after a kill at {delay_ms} ms: {err}");
+        assert_eq!(fits_without_wall_time(&root), reference, "kill at {delay_ms} ms");
+        // no temporary file is left behind in the outputs
+        assert!(entries(&root).iter().all(|p| !p.ends_with(".tmp")), "temporary files left after a kill at {delay_ms} ms");
+    }
+}

@@ -2,6 +2,7 @@
 //! rate tables, figures, the manifest. Only this crate (and the binary) touches files.
 
 pub mod analysis;
+pub mod bench;
 pub mod config;
 pub mod figures;
 pub mod manifest;

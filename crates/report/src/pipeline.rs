@@ -115,6 +115,24 @@ fn comparable(e: &JournalEntry) -> String {
     serde_json::to_string(&(rows, &e.theta_bits)).expect("serialisable")
 }
 
+/// The key columns of an experiment's parameter rows; `param_rows` fills in the values.
+fn param_base(exp: &Experiment, setting: &str, kind: &str, spec: &smoe_model::Spec, estimator: &str, n: u64, rep: u32) -> ParamRow {
+    ParamRow {
+        experiment: exp.id().into(),
+        setting: setting.into(),
+        kind: kind.into(),
+        gate: spec.gate.name().into(),
+        expert: spec.expert.to_string(),
+        estimator: estimator.into(),
+        n,
+        rep,
+        atom: 0,
+        param: String::new(),
+        index: 0,
+        value: 0.0,
+    }
+}
+
 /// Merge every journal of the current fingerprint into fits.parquet and params.parquet,
 /// checking that every planned unit appears, and that repeated units agree exactly.
 pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
@@ -125,39 +143,13 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     let mut params = Vec::new();
     for (si, s) in exp.settings.iter().enumerate() {
         let truth = exp.truth(si);
-        let base = ParamRow {
-            experiment: exp.id().into(),
-            setting: s.name.clone(),
-            kind: "truth".into(),
-            gate: truth.spec.gate.name().into(),
-            expert: truth.spec.expert.to_string(),
-            estimator: String::new(),
-            n: 0,
-            rep: 0,
-            atom: 0,
-            param: String::new(),
-            index: 0,
-            value: 0.0,
-        };
+        let base = param_base(exp, &s.name, "truth", &truth.spec, "", 0, 0);
         params.extend(param_rows(&truth, &base));
     }
     let ctx_gbars = gbar_records(exp, &paths.cache_dir())?;
     for (rec, spec) in &ctx_gbars {
         let m = Mixture::from_theta(*spec, from_bits(&rec.theta_bits))?;
-        let base = ParamRow {
-            experiment: exp.id().into(),
-            setting: rec.setting.clone(),
-            kind: "gbar".into(),
-            gate: rec.gate.clone(),
-            expert: spec.expert.to_string(),
-            estimator: String::new(),
-            n: 0,
-            rep: 0,
-            atom: 0,
-            param: String::new(),
-            index: 0,
-            value: 0.0,
-        };
+        let base = param_base(exp, &rec.setting, "gbar", spec, "", 0, 0);
         params.extend(param_rows(&m, &base));
     }
     for u in &units {
@@ -174,20 +166,7 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
         let s = &exp.settings[u.setting];
         let spec = s.fit_spec(&s.fits[u.fit], &exp.config);
         let m = Mixture::from_theta(spec, from_bits(&first.theta_bits))?;
-        let base = ParamRow {
-            experiment: exp.id().into(),
-            setting: s.name.clone(),
-            kind: "fit".into(),
-            gate: spec.gate.name().into(),
-            expert: spec.expert.to_string(),
-            estimator: exp.estimators[u.estimator].0.clone(),
-            n: u.n,
-            rep: u.rep,
-            atom: 0,
-            param: String::new(),
-            index: 0,
-            value: 0.0,
-        };
+        let base = param_base(exp, &s.name, "fit", &spec, &exp.estimators[u.estimator].0, u.n, u.rep);
         params.extend(param_rows(&m, &base));
     }
     if !missing.is_empty() {
