@@ -111,8 +111,17 @@ impl Init {
 
     /// The start for sample size n: [`Init::centre`] plus N(0, sd(n)^2) on every free parameter.
     pub fn start<R: Rng + ?Sized>(&self, truth: &Mixture, spec: Spec, n: usize, rng: &mut R) -> Result<Mixture, EstimatorError> {
+        self.perturbed_centre(truth, spec, self.0.noise.sd(n), rng)
+    }
+
+    /// [`Init::centre`] plus N(0, sd^2) on every free parameter. A start with sd = 0 keeps the
+    /// copies of the split atom identical, and gradient-based fits never separate them (the
+    /// symmetric subspace is invariant): G_bar must be computed from a perturbed start.
+    pub fn perturbed_centre<R: Rng + ?Sized>(&self, truth: &Mixture, spec: Spec, sd: f64, rng: &mut R) -> Result<Mixture, EstimatorError> {
         let mut m = self.centre(truth, spec.gate, spec.expert, spec.k)?;
-        let sd = self.0.noise.sd(n);
+        if !(sd.is_finite() && sd >= 0.0) {
+            return Err(EstimatorError::invalid("sd", sd, "a finite number >= 0"));
+        }
         if sd > 0.0 {
             let normal = Normal::new(0.0, sd).expect("checked sd");
             for v in m.theta.iter_mut() {

@@ -154,3 +154,26 @@ fn population_fit_of_a_sigmoid_regime2_truth_moves_away_from_the_split_start() {
     let after = l2_error(&g.mixture, &t, &x);
     assert!(after < before, "{after} !< {before}");
 }
+
+/// From the exactly symmetric split start the two copies of the split atom stay identical (the
+/// symmetric subspace is invariant under the gradient flow), so the "population fit" is only a
+/// critical point of the symmetric subspace; a perturbed start lets them separate. (Here both
+/// reach f* almost exactly: with more atoms than k* a mixture can reproduce f* by switching an
+/// atom off, so the L2 projection of a Regime-2 truth is f* itself; see docs/PROTOCOL.md.)
+#[test]
+fn gbar_needs_a_perturbed_start() {
+    // a strong gate slope on the split atom, so that Regime 2 matters at this small size
+    let t = TruthParams { gate: Gate::Sigmoid, expert: Expert::Relu, d: 3, k_star: 2, gate_var: Some(1.0), expert_var: None, zero_gate_slope: vec![2], zero_expert_slope: vec![] }
+        .check()
+        .unwrap()
+        .draw(&mut seed::stream(8, &[("purpose", "truth")]));
+    let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 3, 3).unwrap();
+    let init = init(0.0, MassSplit::Share);
+    let lbfgs = LbfgsParams { max_iters: 2000, ..LBFGS };
+    let copies_apart = |m: &Mixture| m.atom(0).location().iter().zip(m.atom(2).location()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let symmetric = population_fit(&t, &init.centre(&t, Gate::Sigmoid, Expert::Relu, 3).unwrap(), 20_000, &lbfgs, &mut seed::stream(8, &[("purpose", "ref")]));
+    assert_eq!(copies_apart(&symmetric.mixture), 0.0);
+    let start = init.perturbed_centre(&t, spec, 0.01, &mut seed::stream(8, &[("purpose", "start")])).unwrap();
+    let broken = population_fit(&t, &start, 20_000, &lbfgs, &mut seed::stream(8, &[("purpose", "ref")]));
+    assert!(copies_apart(&broken.mixture) > 1e-2, "{}", copies_apart(&broken.mixture));
+}

@@ -85,6 +85,9 @@ pub struct GbarConfig {
     pub n_ref: usize,
     /// Size of the second reference sample used to check that G_bar has settled.
     pub check_n_ref: usize,
+    /// Standard deviation of the noise added to the noise-free split start of the G_bar fit.
+    /// Must be > 0: from an exactly symmetric start the copies of the split atom never separate.
+    pub start_noise_sd: f64,
     pub lbfgs: LbfgsParams,
 }
 
@@ -266,6 +269,12 @@ impl Experiment {
             positive("gbar.n_ref", g.n_ref)?;
             positive("gbar.check_n_ref", g.check_n_ref)?;
             g.lbfgs.clone().check().map_err(|e| err(format!("field `gbar.lbfgs`: {e}")))?;
+            if !(g.start_noise_sd.is_finite() && g.start_noise_sd > 0.0) {
+                return Err(err(format!(
+                    "field `gbar.start_noise_sd`: {} is not allowed (a finite number > 0: from a symmetric start the split copies never separate)",
+                    g.start_noise_sd
+                )));
+            }
         }
         if c.settings.is_empty() {
             return Err(err("field `settings`: empty (define at least one setting)".into()));

@@ -8,7 +8,7 @@
 //! * data:      (experiment, setting, n, rep, purpose=data)  -- shared by every fit of that data
 //! * init:      (experiment, setting, fit, n, rep, purpose=init) -- shared by the estimators
 //! * sgd:       (experiment, setting, fit, estimator, n, rep, purpose=sgd)
-//! * gbar:      (experiment, setting, fit, purpose=gbar_reference | gbar_check)
+//! * gbar:      (experiment, setting, fit, purpose=gbar_start | gbar_reference | gbar_check)
 //!
 //! Finished units are appended to a journal (one JSON line each, flushed) under
 //! data/raw/<experiment>/<fingerprint>/; a restarted run skips them, so an interruption loses
@@ -287,10 +287,14 @@ fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, cache_dir: &Pat
         }
     }
     let spec = setting.fit_spec(fit, &exp.config);
-    let centre = exp.init.centre(truth, spec.gate, spec.expert, spec.k).expect("validated init");
     let gate = fit.gate.name();
-    let main = population_fit(truth, &centre, g.n_ref, &g.lbfgs, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
-    let check = population_fit(truth, &centre, g.check_n_ref, &g.lbfgs, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
+    // the split start, perturbed so that the copies can separate; both reference fits share it
+    let start = exp
+        .init
+        .perturbed_centre(truth, spec, g.start_noise_sd, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_start")]))
+        .expect("validated init");
+    let main = population_fit(truth, &start, g.n_ref, &g.lbfgs, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
+    let check = population_fit(truth, &start, g.check_n_ref, &g.lbfgs, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
     let x = exp.eval_inputs(si);
     let rec = GbarRecord {
         setting: setting.name.clone(),
