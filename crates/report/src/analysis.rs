@@ -142,14 +142,23 @@ pub fn sample_complexity_markdown(exps: &[Experiment], root: &std::path::Path) -
                         } else {
                             "overlap"
                         };
-                        let flag = |z: &smoe_metrics::SampleSize| if z.extrapolated { " (extrapolated)" } else { "" };
-                        let _ = writeln!(s, "| {:.3e} | {:.3e} [{:.2e}, {:.2e}]{} | {:.3e} [{:.2e}, {:.2e}]{} | {} |", x.eps, x.n, x.lo, x.hi, flag(x), y.n, y.lo, y.hi, flag(y), who);
+                        let _ = writeln!(s, "| {:.3e} | {} | {} | {} |", x.eps, show_n(x), show_n(y), who);
                     }
                 }
             }
         }
     }
     Ok(s)
+}
+
+/// n(eps) with its interval; a curve that does not fall (or falls so slowly that n(eps) leaves
+/// [1, 1e12]) never reaches eps in any useful sense, and is shown as such rather than as a number.
+fn show_n(z: &smoe_metrics::SampleSize) -> String {
+    let fmt = |v: f64| if v.is_finite() && (1.0..=1e12).contains(&v) { format!("{v:.2e}") } else if v < 1.0 { "<1".into() } else { ">1e12".into() };
+    if !(z.n.is_finite() && (1.0..=1e12).contains(&z.n)) {
+        return "not reached (the fitted curve does not fall to eps)".into();
+    }
+    format!("{:.3e} [{}, {}]{}", z.n, fmt(z.lo), fmt(z.hi), if z.extrapolated { " (extrapolated)" } else { "" })
 }
 
 /// Slopes of each family's members side by side: one row per (setting, fit, estimator, quantity).
