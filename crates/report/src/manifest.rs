@@ -119,7 +119,7 @@ pub struct FileEntry {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     pub git_commit: String,
-    /// True if the work tree had uncommitted changes, or if git could not tell.
+    /// True if the sources (crates/, workflow/, Cargo files) had uncommitted changes, or if git could not tell.
     pub git_dirty: bool,
     pub cargo_lock_sha256: String,
     pub rustc_version: String,
@@ -265,7 +265,8 @@ impl RunInfo {
         const UNKNOWN: &str = "unknown";
         let git = |args: &[&str]| run_tool(Command::new("git").arg("-C").arg(root).args(args));
         let git_commit = git(&["rev-parse", "HEAD"]);
-        let git_status = git(&["status", "--porcelain"]);
+        // only what produces results counts as dirty: outputs (data/, figures/) change on every run
+        let git_status = git(&["status", "--porcelain", "--", "crates", "workflow", "Cargo.toml", "Cargo.lock", "rust-toolchain.toml"]);
         let config_sha256 = configs
             .iter()
             .map(|c| {
