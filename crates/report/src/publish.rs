@@ -66,6 +66,15 @@ pub fn figure_list(exp: &Experiment) -> Vec<(String, String)> {
             format!("{id}: the same loss under each estimator, and at the starting point (grey): how much of the picture is the optimiser or the initialisation?"),
         ));
     }
+    let both_gates = exp.settings.iter().any(|s| s.fits.iter().any(|f| f.gate.name() == "sigmoid") && s.fits.iter().any(|f| f.gate.name() == "softmax"));
+    if both_gates {
+        for (e, _) in &exp.estimators {
+            out.push((
+                format!("{id}_gates_{e}"),
+                format!("{id}, estimator `{e}`: sigmoid against softmax gating on the same data, largest expert error (left) and L2 error (right) per setting; read horizontally, the n each gate needs for a given error (figures/sample_complexity.md)"),
+            ));
+        }
+    }
     for (e, _) in &exp.estimators {
         out.push((
             format!("{id}_atoms_{e}"),
@@ -132,6 +141,32 @@ pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
             let cols = loss_panels.len().min(2);
             written += draw_grid(&loss_panels, cols, &dir.join(format!("{id}_{est}")))?.len();
             written += draw_grid(&l2_panels, cols, &dir.join(format!("{id}_l2_{est}")))?.len();
+        }
+        for (est, _) in &exp.estimators {
+            let mut panels = Vec::new();
+            for s in &exp.settings {
+                let gates: Vec<&str> = s.fits.iter().map(|f| f.gate.name()).collect();
+                if !(gates.contains(&"sigmoid") && gates.contains(&"softmax")) {
+                    continue;
+                }
+                for (q, what) in [("expert_err", "largest expert error sup_x |h - h_target|"), ("l2_error", "L2(mu) error of the regression function")] {
+                    let series = s
+                        .fits
+                        .iter()
+                        .map(|f| Series {
+                            label: format!("{} fit to {}", f.gate, f.target.label()),
+                            palette: palette(f.gate.name()),
+                            points: points(&sum, &s.name, f.gate.name(), est, q),
+                            fit: fit_line(rate(&rates, &s.name, f.gate.name(), est, q)),
+                            dashed: false,
+                        })
+                        .collect();
+                    panels.push(Panel { title: format!("{id} {}: {q} ({est})", s.name), y_label: what.into(), x_label: "sample size n".into(), series });
+                }
+            }
+            if !panels.is_empty() {
+                written += draw_grid(&panels, 2, &dir.join(format!("{id}_gates_{est}")))?.len();
+            }
         }
         for (est, _) in &exp.estimators {
             let mut panels = Vec::new();
