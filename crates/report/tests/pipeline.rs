@@ -178,6 +178,12 @@ fn summary_tables_snapshot() {
         }
     }
     insta::assert_snapshot!("smoke_claims", c);
+    // the sensitivity table: the same family run without initialisation noise
+    let none = Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/smoke_init_none.yaml")).unwrap();
+    run_all(&root, &none, 2, 1);
+    let (_, rates_none) = pipeline::write_rates(&none, &Paths::new(&root, &none)).unwrap();
+    let all_rates: Vec<_> = rates.iter().chain(&rates_none).cloned().collect();
+    insta::assert_snapshot!("smoke_sensitivity", smoe_report::analysis::sensitivity_markdown(&[exp.clone(), none], &all_rates));
     // the sample-size comparison exists for the setting fitted with both gates
     let sc = smoe_report::analysis::sample_complexity_markdown(std::slice::from_ref(&exp), &root).unwrap();
     assert!(sc.contains("smoke / relu_soft / sgd / expert_err") && sc.contains("smoke / relu_soft / lbfgs / l2_error"), "{sc}");
