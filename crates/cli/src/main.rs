@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use smoe_report::config::Experiment;
 use smoe_report::pipeline::{self, Paths, RunSummary};
 use smoe_report::run::Shard;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "smoe", version, about = "Reproduce 'Sigmoid Gating is More Sample Efficient than Softmax Gating in Mixture of Experts'")]
@@ -192,6 +192,5 @@ fn main() -> Result<()> {
             eprintln!("all: {} experiments, {n} files in the manifest, {:.1} s", exps.len(), t0.elapsed().as_secs_f64());
         }
     }
-    let _ = Path::new(".");
     Ok(())
 }
