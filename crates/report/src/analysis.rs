@@ -3,10 +3,10 @@
 //! initialisation and the optimiser.
 
 use crate::config::Experiment;
-use crate::pipeline::{grouped, quantity, Paths, Result};
-use crate::rows::{FitRow, RateRow};
+use crate::pipeline::{cells, grouped, Paths, Result};
+use crate::rows::RateRow;
 use crate::store;
-use smoe_metrics::{sample_size_for, Cell};
+use smoe_metrics::{sample_size_for, summarise, Cell};
 use smoe_model::seed;
 use std::fmt::Write as _;
 
@@ -97,30 +97,27 @@ pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow]) -> String {
 pub fn sample_complexity_markdown(exps: &[Experiment], root: &std::path::Path) -> Result<String> {
     let mut s = String::new();
     for exp in exps {
-        for st in &exp.settings {
+        let both = |st: &crate::config::Setting| {
             let gates: Vec<&str> = st.fits.iter().map(|f| f.gate.name()).collect();
-            if !(gates.contains(&"sigmoid") && gates.contains(&"softmax")) {
-                continue;
-            }
-            let fits = store::read_fits(&Paths::new(root, exp).fits())?;
+            gates.contains(&"sigmoid") && gates.contains(&"softmax")
+        };
+        if !exp.settings.iter().any(both) {
+            continue;
+        }
+        let fits = store::read_fits(&Paths::new(root, exp).fits())?;
+        let groups = grouped(exp, &fits);
+        for st in exp.settings.iter().filter(|st| both(st)) {
             for (est, _) in &exp.estimators {
                 for q in ["expert_err", "l2_error"] {
                     let cells_of = |gate: &str| -> Vec<Cell> {
-                        grouped(exp, &fits)
-                            .into_iter()
-                            .filter(|((set, g, e, qq), _)| set == &st.name && g == gate && e == est && qq == q)
-                            .flat_map(|(_, by_n)| {
-                                by_n.into_iter()
-                                    .map(|(n, rows): (u64, Vec<&FitRow>)| Cell {
-                                        n: n as f64,
-                                        losses: rows.iter().filter_map(|r| quantity(r, q)).filter(|v| v.is_finite() && *v > 0.0).collect(),
-                                    })
-                                    .collect::<Vec<_>>()
-                            })
-                            .collect()
+                        groups
+                            .iter()
+                            .find(|((set, g, e, qq), _)| set == &st.name && g == gate && e == est && qq == q)
+                            .map(|(_, by_n)| cells(by_n, q).0)
+                            .unwrap_or_default()
                     };
                     let (sig, soft) = (cells_of("sigmoid"), cells_of("softmax"));
-                    let means = |c: &[Cell]| c.iter().filter(|c| !c.losses.is_empty()).map(|c| c.losses.iter().sum::<f64>() / c.losses.len() as f64).collect::<Vec<_>>();
+                    let means = |c: &[Cell]| c.iter().filter(|c| !c.losses.is_empty()).map(|c| summarise(&c.losses).mean).collect::<Vec<_>>();
                     let (ms, mf) = (means(&sig), means(&soft));
                     if ms.len() < 2 || mf.len() < 2 {
                         continue;

@@ -300,11 +300,27 @@ fn usable(r: &FitRow, v: f64) -> bool {
     r.termination != "diverged" && v.is_finite() && v > 0.0
 }
 
+/// The usable values of quantity `q` in each n cell (diverged fits and values that are not
+/// finite and positive are left out), and how many fits were left out in all.
+pub fn cells(by_n: &BTreeMap<u64, Vec<&FitRow>>, q: &str) -> (Vec<Cell>, usize) {
+    let mut excluded = 0;
+    let cells = by_n
+        .iter()
+        .map(|(&n, rows)| {
+            let losses: Vec<f64> = rows.iter().filter_map(|r| quantity(r, q).filter(|&v| usable(r, v))).collect();
+            excluded += rows.len() - losses.len();
+            Cell { n: n as f64, losses }
+        })
+        .collect();
+    (cells, excluded)
+}
+
 pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
     let mut out = Vec::new();
     for ((setting, gate, est, q), by_n) in grouped(exp, fits) {
-        for (n, rows) in by_n {
-            let vals: Vec<f64> = rows.iter().filter_map(|r| quantity(r, &q).filter(|&v| usable(r, v))).collect();
+        let (cells, _) = cells(&by_n, &q);
+        for ((n, rows), cell) in by_n.into_iter().zip(cells) {
+            let vals = cell.losses;
             let s = summarise(&vals);
             out.push(SummaryRow {
                 experiment: exp.id().into(),
@@ -345,15 +361,8 @@ pub const UPPER_HALF: &str = "log_mean_upper_half";
 pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
     let mut out = Vec::new();
     for ((setting, gate, est, q), by_n) in grouped(exp, fits) {
-        let mut excluded = 0u32;
-        let cells: Vec<Cell> = by_n
-            .iter()
-            .map(|(&n, rows)| {
-                let losses: Vec<f64> = rows.iter().filter_map(|r| quantity(r, &q).filter(|&v| usable(r, v))).collect();
-                excluded += (rows.len() - losses.len()) as u32;
-                Cell { n: n as f64, losses }
-            })
-            .collect();
+        let (cells, excluded) = cells(&by_n, &q);
+        let excluded = excluded as u32;
         let s = exp.settings.iter().find(|s| s.name == setting).expect("setting of the config");
         let fcfg = s.fits.iter().find(|f| f.gate.name() == gate).expect("fit of the config");
         let theory = fcfg.theory.iter().find(|t| t.quantity == q);
