@@ -93,6 +93,7 @@ pub struct LbfgsParams {
 pub enum EstimatorParams {
     Sgd(SgdParams),
     Lbfgs(LbfgsParams),
+    Lm(crate::LmParams),
 }
 
 /// A validated estimator; only this can fit.
@@ -100,6 +101,7 @@ pub enum EstimatorParams {
 pub enum Estimator {
     Sgd(SgdParams),
     Lbfgs(LbfgsParams),
+    Lm(crate::LmParams),
 }
 
 impl SgdParams {
@@ -134,6 +136,7 @@ impl EstimatorParams {
         match self {
             EstimatorParams::Sgd(p) => p.check(),
             EstimatorParams::Lbfgs(p) => p.check(),
+            EstimatorParams::Lm(p) => p.check(),
         }
     }
 }
@@ -145,6 +148,26 @@ impl Estimator {
         match self {
             Estimator::Sgd(p) => fit_sgd(p, start, sample, rng),
             Estimator::Lbfgs(p) => fit_lbfgs(p, start, sample),
+            Estimator::Lm(p) => crate::fit_lm(p, start, sample),
+        }
+    }
+
+    /// The iteration budget of an iterative least-squares fit (None for SGD).
+    pub fn max_iters(&self) -> Option<u64> {
+        match self {
+            Estimator::Sgd(_) => None,
+            Estimator::Lbfgs(p) => Some(p.max_iters),
+            Estimator::Lm(p) => Some(p.max_iters),
+        }
+    }
+
+    /// The same estimator with another iteration budget (at least 1); SGD is returned unchanged.
+    pub fn with_max_iters(&self, max_iters: u64) -> Estimator {
+        let max_iters = max_iters.max(1);
+        match self {
+            Estimator::Sgd(p) => Estimator::Sgd(p.clone()),
+            Estimator::Lbfgs(p) => Estimator::Lbfgs(LbfgsParams { max_iters, ..p.clone() }),
+            Estimator::Lm(p) => Estimator::Lm(crate::LmParams { max_iters, ..p.clone() }),
         }
     }
 
@@ -152,6 +175,7 @@ impl Estimator {
         match self {
             Estimator::Sgd(_) => "sgd",
             Estimator::Lbfgs(_) => "lbfgs",
+            Estimator::Lm(_) => "lm",
         }
     }
 }
@@ -165,6 +189,33 @@ pub fn objective_and_grad_norm(spec: &Spec, theta: &[f64], sample: &Sample, ws: 
     let mut g = vec![0.0; theta.len()];
     let f = kernel::loss_grad(spec, theta, &sample.x, &sample.y, Some(&mut g), ws);
     (f, norm(&g))
+}
+
+/// Rows `batch` of `sample`, copied into (xb, yb). The rows are random over a sample larger than
+/// the cache, so while copying row r of this batch, row r of the `next` batch is requested: its
+/// loads then overlap this batch's arithmetic instead of stalling the next copy. Changes no value.
+fn gather_rows(sample: &Sample, batch: &[usize], next: &[usize], xb: &mut [f64], yb: &mut [f64]) {
+    let d = sample.d;
+    for (r, &i) in batch.iter().enumerate() {
+        if let Some(&j) = next.get(r) {
+            prefetch(&sample.x[j * d..(j + 1) * d]);
+            prefetch(std::slice::from_ref(&sample.y[j]));
+        }
+        xb[r * d..(r + 1) * d].copy_from_slice(&sample.x[i * d..(i + 1) * d]);
+        yb[r] = sample.y[i];
+    }
+}
+
+/// Hint the CPU to load `values` into cache (a no-op off x86-64). Changes no result.
+#[inline(always)]
+fn prefetch(values: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    for v in values.iter().step_by(8).chain(values.last()) {
+        // SAFETY: prefetching is a hint with no architectural effect; the address is in bounds.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((v as *const f64).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
 }
 
 /// Minibatch SGD on the mean squared error of each batch; the last, partial batch of an epoch
@@ -186,13 +237,14 @@ pub fn fit_sgd<R: Rng + ?Sized>(p: &SgdParams, start: &Mixture, sample: &Sample,
         if p.shuffle {
             order.shuffle(rng);
         }
-        for batch in order.chunks(b) {
+        let batches = n.div_ceil(b);
+        for bi in 0..batches {
+            let batch = &order[bi * b..((bi + 1) * b).min(n)];
+            let next = order.get((bi + 1) * b..((bi + 2) * b).min(n)).unwrap_or(&[]);
             let m = batch.len();
-            for (r, &i) in batch.iter().enumerate() {
-                xb[r * d..(r + 1) * d].copy_from_slice(&sample.x[i * d..(i + 1) * d]);
-                yb[r] = sample.y[i];
-            }
-            let loss = kernel::loss_grad(&spec, &theta, &xb[..m * d], &yb[..m], Some(&mut grad), &mut ws);
+            gather_rows(sample, batch, next, &mut xb[..m * d], &mut yb[..m]);
+            let (xb, yb) = (&xb[..m * d], &yb[..m]);
+            let loss = kernel::loss_grad(&spec, &theta, xb, yb, Some(&mut grad), &mut ws);
             steps += 1;
             if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
                 termination = Termination::Diverged;

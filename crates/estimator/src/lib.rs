@@ -1,5 +1,6 @@
 //! Estimators of the mixing measure: initialisation near the truth, the paper's minibatch SGD,
-//! the converged least-squares fit (L-BFGS via argmin), and the Regime-2 target G_bar.
+//! the converged least-squares fit (L-BFGS via argmin, or Levenberg-Marquardt), and the Regime-2
+//! target G_bar.
 //!
 //! Every fit returns a [`FitReport`] with its termination reason, iterations, final objective
 //! and gradient norm; a fit that fails to converge or diverges is recorded, never a panic.
@@ -24,10 +25,12 @@ mod error;
 mod fit;
 mod gbar;
 mod init;
+mod lm;
 
 pub use error::EstimatorError;
 pub use fit::{
     fit_lbfgs, fit_sgd, objective_and_grad_norm, Estimator, EstimatorParams, Fit, FitReport, LbfgsParams, SgdParams, Termination,
 };
-pub use gbar::{population_fit, reference_sample};
+pub use gbar::{fit_in_halves, population_fit, reference_sample};
 pub use init::{Init, InitNoise, InitParams, MassSplit};
+pub use lm::{cholesky_solve, fit_lm, LmParams};

@@ -150,15 +150,60 @@ fn apply_expert(expert: Expert, urow: &mut [f64], erow: &mut [f64]) {
 /// Mean squared error (1/n) sum_s (f_G(x_s) - y_s)^2 and, if `grad` is given, its gradient with
 /// respect to theta (same layout as theta). x is n x d row-major.
 ///
-/// On x86-64 with AVX2 the same code is compiled a second time with AVX2 enabled and chosen at
-/// run time. Both versions perform the same IEEE operations in the same order (Rust never fuses
+/// On x86-64 the same code is compiled again with AVX2 and with AVX-512 enabled, and the widest
+/// copy the CPU supports is chosen at run time ([`simd_level`]). Both versions perform the same IEEE operations in the same order (Rust never fuses
 /// or reassociates floating-point operations), so their results are bitwise identical.
 pub fn loss_grad(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
+    loss_grad_at(simd_level(), spec, theta, x, y, grad, ws)
+}
+
+/// [`loss_grad`] with the kernel copy chosen by the caller (tests compare the copies). A level
+/// the CPU does not support falls back to the portable copy.
+pub fn loss_grad_at(level: SimdLevel, spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { loss_grad_avx2(spec, theta, x, y, grad, ws) };
+    match level.min(simd_level()) {
+        // SAFETY: the CPU supports the features (detected by simd_level).
+        SimdLevel::Avx512 => return unsafe { loss_grad_avx512(spec, theta, x, y, grad, ws) },
+        SimdLevel::Avx2 => return unsafe { loss_grad_avx2(spec, theta, x, y, grad, ws) },
+        SimdLevel::Portable => {}
     }
+    let _ = level;
+    loss_grad_impl(spec, theta, x, y, grad, ws)
+}
+
+/// Which compiled copy of the kernel runs on this CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdLevel {
+    /// Whatever the compilation target guarantees (SSE2 on x86-64).
+    Portable,
+    /// AVX2: four doubles per vector.
+    Avx2,
+    /// AVX-512 (F, DQ, VL): eight doubles per vector.
+    Avx512,
+}
+
+impl SimdLevel {
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512];
+}
+
+/// The widest kernel this CPU can run. Every level gives bitwise the same results: the copies
+/// differ only in vector width, never in the order or kind of floating-point operations.
+pub fn simd_level() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("avx512vl") {
+            return SimdLevel::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return SimdLevel::Avx2;
+        }
+    }
+    SimdLevel::Portable
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+unsafe fn loss_grad_avx512(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
     loss_grad_impl(spec, theta, x, y, grad, ws)
 }
 
@@ -265,10 +310,18 @@ pub fn loss_grad_impl(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad
 /// f_G(x_s) for every row of x, written into `out` (dispatched like [`loss_grad`]).
 pub fn predict_into(spec: &Spec, theta: &[f64], x: &[f64], out: &mut [f64], ws: &mut Workspace) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { predict_avx2(spec, theta, x, out, ws) };
+    match simd_level() {
+        // SAFETY: the CPU supports the features (detected by simd_level).
+        SimdLevel::Avx512 => return unsafe { predict_avx512(spec, theta, x, out, ws) },
+        SimdLevel::Avx2 => return unsafe { predict_avx2(spec, theta, x, out, ws) },
+        SimdLevel::Portable => {}
     }
+    predict_impl(spec, theta, x, out, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+unsafe fn predict_avx512(spec: &Spec, theta: &[f64], x: &[f64], out: &mut [f64], ws: &mut Workspace) {
     predict_impl(spec, theta, x, out, ws)
 }
 
@@ -300,4 +353,73 @@ pub fn flops_loss_grad(spec: &Spec, n: usize) -> f64 {
     let (k, d) = (spec.k as f64, spec.d as f64);
     let n = n as f64;
     2.0 * (2.0 * 2.0 * k * d * n) + 12.0 * k * n
+}
+
+/// The Gauss-Newton matrix of the mean squared error, (2/n) J^T J, where J (n x p) holds the
+/// derivatives of f_G(x_s) with respect to theta (same layout as theta). Written into `h`
+/// (p x p, row-major, both triangles). Near a least-squares minimum it approximates the
+/// Hessian; it is what a Levenberg-Marquardt step uses. Rows are processed in the same fixed
+/// chunks as [`loss_grad`], so the result never depends on the caller.
+pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &mut Workspace) {
+    let (k, d) = (spec.k, spec.d);
+    let m = 2 * k;
+    let p = spec.n_params();
+    let n = x.len() / d;
+    assert_eq!(theta.len(), p, "theta length");
+    assert_eq!(x.len(), n * d, "x must be n x d");
+    assert_eq!(h.len(), p * p, "h must be p x p");
+    h.iter_mut().for_each(|v| *v = 0.0);
+    if n == 0 {
+        return;
+    }
+    ws.ensure(k);
+    let mut jac = vec![0.0; CHUNK * p];
+    let scale = 2.0 / n as f64;
+    let slope_free = spec.expert.has_slope();
+    let Workspace { zt, ev, f } = ws;
+    for start in (0..n).step_by(CHUNK) {
+        let nc = CHUNK.min(n - start);
+        let xc = &x[start * d..(start + nc) * d];
+        let zt = &mut zt[..m * nc];
+        let ev = &mut ev[..k * nc];
+        linear_maps(spec, theta, xc, nc, zt);
+        forward_chunk(spec, nc, zt, ev, f);
+        // d f / d z for every row (gate logits, then expert inputs), as in loss_grad without r_s
+        let (gates, dexp) = zt.split_at_mut(k * nc);
+        for i in 0..k {
+            let grow = &mut gates[i * nc..(i + 1) * nc];
+            let drow = &mut dexp[i * nc..(i + 1) * nc];
+            let erow = &ev[i * nc..(i + 1) * nc];
+            for s in 0..nc {
+                let gi = grow[s];
+                drow[s] *= gi;
+                grow[s] = match spec.gate {
+                    Gate::Sigmoid => erow[s] * gi * (1.0 - gi),
+                    Gate::Softmax => gi * (erow[s] - f[s]),
+                };
+            }
+        }
+        let jac = &mut jac[..nc * p];
+        for s in 0..nc {
+            let row = &mut jac[s * p..(s + 1) * p];
+            let xs = &xc[s * d..(s + 1) * d];
+            for i in 0..m {
+                let coef = if i >= k && !slope_free { 0.0 } else { zt[i * nc + s] };
+                for (j, &xv) in row[i * d..(i + 1) * d].iter_mut().zip(xs) {
+                    *j = coef * xv;
+                }
+                row[m * d + i] = zt[i * nc + s];
+            }
+        }
+        // SAFETY: jac is nc x p (row stride p); h is p x p; all extents in bounds.
+        unsafe {
+            matrixmultiply::dgemm(
+                p, nc, p, scale,
+                jac.as_ptr(), 1, p as isize,
+                jac.as_ptr(), p as isize, 1,
+                1.0,
+                h.as_mut_ptr(), p as isize, 1,
+            );
+        }
+    }
 }

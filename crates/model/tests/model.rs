@@ -261,19 +261,93 @@ fn fast_exp_agrees_with_std_exp() {
     assert!((smoe_model::sigmoid_fast(0.3) - smoe_model::sigmoid(0.3)).abs() < 1e-16);
 }
 
-/// The run-time dispatched kernel (AVX2 where available) and the portable body agree bitwise.
+/// The Gauss-Newton matrix (2/n) J^T J against a Jacobian of predictions by central finite
+/// differences, for every gate and expert, across a chunk boundary; it is symmetric, and at a
+/// perfect fit it is the Hessian of the loss (checked by differencing the analytic gradient).
+#[test]
+fn gauss_newton_matches_finite_difference_jacobian() {
+    let mut rng = seed::stream(1, &[("test", "gn")]);
+    let (k, d) = (2, 3);
+    for gate in [Gate::Sigmoid, Gate::Softmax] {
+        for expert in EXPERTS {
+            for n in [29, kernel::CHUNK + 7] {
+                let m = random_mixture(gate, expert, k, d, &mut rng);
+                let (x, _) = random_data(n, d, &mut rng);
+                let p = m.theta.len();
+                let mut h = vec![0.0; p * p];
+                kernel::gauss_newton(&m.spec, &m.theta, &x, &mut h, &mut Workspace::default());
+                let mut jac = vec![0.0; n * p];
+                for j in 0..p {
+                    let is_slope = j >= m.spec.a_offset(0) && j < m.spec.a_offset(k - 1) + d;
+                    if !expert.has_slope() && is_slope {
+                        continue; // not a parameter: its column is zero
+                    }
+                    let mut tp = m.theta.clone();
+                    tp[j] += FD_STEP;
+                    let fp = Mixture::from_theta(m.spec, tp.clone()).unwrap().predict(&x);
+                    tp[j] -= 2.0 * FD_STEP;
+                    let fm = Mixture::from_theta(m.spec, tp).unwrap().predict(&x);
+                    for s in 0..n {
+                        jac[s * p + j] = (fp[s] - fm[s]) / (2.0 * FD_STEP);
+                    }
+                }
+                for a in 0..p {
+                    for b in 0..p {
+                        let fd = 2.0 / n as f64 * (0..n).map(|s| jac[s * p + a] * jac[s * p + b]).sum::<f64>();
+                        let an = h[a * p + b];
+                        assert!(
+                            (fd - an).abs() <= FD_ATOL + FD_RTOL * fd.abs().max(an.abs()),
+                            "{gate} {expert} n={n} entry ({a}, {b}): analytic {an} vs finite difference {fd}"
+                        );
+                        assert!((an - h[b * p + a]).abs() <= 1e-12 * an.abs().max(1e-300), "symmetric");
+                    }
+                }
+            }
+        }
+    }
+    // at a perfect fit (y = f) the residual term vanishes: the Hessian of the loss is (2/n) J^T J
+    let m = random_mixture(Gate::Sigmoid, Expert::Tanh, 2, 3, &mut rng);
+    let (x, _) = random_data(300, 3, &mut rng);
+    let y = m.predict(&x);
+    let p = m.theta.len();
+    let mut h = vec![0.0; p * p];
+    let mut ws = Workspace::default();
+    kernel::gauss_newton(&m.spec, &m.theta, &x, &mut h, &mut ws);
+    for j in 0..p {
+        let (mut gp, mut gm) = (vec![0.0; p], vec![0.0; p]);
+        let mut tp = m.theta.clone();
+        tp[j] += FD_STEP;
+        kernel::loss_grad(&m.spec, &tp, &x, &y, Some(&mut gp), &mut ws);
+        tp[j] -= 2.0 * FD_STEP;
+        kernel::loss_grad(&m.spec, &tp, &x, &y, Some(&mut gm), &mut ws);
+        for a in 0..p {
+            let fd = (gp[a] - gm[a]) / (2.0 * FD_STEP);
+            assert!((fd - h[a * p + j]).abs() <= 1e-7 + FD_RTOL * fd.abs(), "Hessian ({a}, {j}): {} vs {fd}", h[a * p + j]);
+        }
+    }
+}
+
+/// Every compiled copy of the kernel (portable, AVX2, AVX-512: those this CPU runs) agrees
+/// bitwise with the portable body, for the loss and the gradient.
 #[test]
 fn dispatched_kernel_is_bitwise_identical_to_the_portable_one() {
     let mut rng = seed::stream(1, &[("test", "dispatch")]);
+    let levels: Vec<_> = kernel::SimdLevel::ALL.into_iter().filter(|&l| l <= kernel::simd_level()).collect();
+    eprintln!("kernel copies compared: {levels:?}");
     for gate in [Gate::Sigmoid, Gate::Softmax] {
         for expert in EXPERTS {
             let m = random_mixture(gate, expert, 5, 7, &mut rng);
             let (x, y) = random_data(kernel::CHUNK * 2 + 3, 7, &mut rng);
-            let (mut g1, mut g2) = (vec![0.0; m.theta.len()], vec![0.0; m.theta.len()]);
-            let l1 = kernel::loss_grad(&m.spec, &m.theta, &x, &y, Some(&mut g1), &mut Workspace::default());
+            let mut g2 = vec![0.0; m.theta.len()];
             let l2 = kernel::loss_grad_impl(&m.spec, &m.theta, &x, &y, Some(&mut g2), &mut Workspace::default());
-            assert_eq!(l1.to_bits(), l2.to_bits(), "{gate} {expert}");
-            assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()), "{gate} {expert}");
+            for &level in &levels {
+                let mut g1 = vec![0.0; m.theta.len()];
+                let l1 = kernel::loss_grad_at(level, &m.spec, &m.theta, &x, &y, Some(&mut g1), &mut Workspace::default());
+                assert_eq!(l1.to_bits(), l2.to_bits(), "{gate} {expert} {level:?}");
+                assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()), "{gate} {expert} {level:?}");
+            }
+            let l0 = kernel::loss_grad(&m.spec, &m.theta, &x, &y, None, &mut Workspace::default());
+            assert_eq!(l0.to_bits(), l2.to_bits(), "{gate} {expert}: loss without gradient");
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Every error names the file, the field, the offending value and what is allowed.
 
 use serde::{Deserialize, Serialize};
-use smoe_estimator::{Estimator, EstimatorParams, Init, InitParams, LbfgsParams};
+use smoe_estimator::{Estimator, EstimatorParams, Init, InitParams};
 use smoe_metrics::LossKind;
 use smoe_model::{Expert, Gate, Spec, TruthParams, TruthRecipe};
 use std::collections::BTreeMap;
@@ -88,7 +88,8 @@ pub struct GbarConfig {
     /// Standard deviation of the noise added to the noise-free split start of the G_bar fit.
     /// Must be > 0: from an exactly symmetric start the copies of the split atom never separate.
     pub start_noise_sd: f64,
-    pub lbfgs: LbfgsParams,
+    /// The least-squares optimiser: `kind: lm` (Levenberg-Marquardt) or `kind: lbfgs`.
+    pub optimizer: EstimatorParams,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -268,7 +269,10 @@ impl Experiment {
         if let Some(g) = &c.gbar {
             positive("gbar.n_ref", g.n_ref)?;
             positive("gbar.check_n_ref", g.check_n_ref)?;
-            g.lbfgs.clone().check().map_err(|e| err(format!("field `gbar.lbfgs`: {e}")))?;
+            if matches!(g.optimizer, EstimatorParams::Sgd(_)) {
+                return Err(err("field `gbar.optimizer.kind`: sgd is not allowed (lm or lbfgs: G_bar is a converged least-squares fit)".into()));
+            }
+            g.optimizer.clone().check().map_err(|e| err(format!("field `gbar.optimizer`: {e}")))?;
             if !(g.start_noise_sd.is_finite() && g.start_noise_sd > 0.0) {
                 return Err(err(format!(
                     "field `gbar.start_noise_sd`: {} is not allowed (a finite number > 0: from a symmetric start the split copies never separate)",

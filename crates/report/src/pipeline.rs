@@ -2,7 +2,7 @@
 
 use crate::config::Experiment;
 use crate::rows::{FitRow, ParamRow, RateRow};
-use crate::run::{fingerprint, from_bits, param_rows, read_journals, Context, Journal, JournalEntry, Shard};
+use crate::run::{code_fingerprint, fingerprint, from_bits, gbar_cache_path, param_rows, read_journals, Context, Journal, JournalEntry, Shard};
 use crate::store;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -18,12 +18,16 @@ pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + S
 pub struct Paths {
     pub root: PathBuf,
     pub id: String,
+    /// Of the experiment's results: config and code.
     pub fingerprint: String,
+    /// Of the code alone (part of every G_bar's cache key).
+    pub code: String,
 }
 
 impl Paths {
     pub fn new(root: &Path, exp: &Experiment) -> Paths {
-        Paths { root: root.to_path_buf(), id: exp.id().to_string(), fingerprint: fingerprint(exp, root) }
+        let code = code_fingerprint(root);
+        Paths { root: root.to_path_buf(), id: exp.id().to_string(), fingerprint: fingerprint(exp, &code), code }
     }
     pub fn data(&self) -> PathBuf {
         self.root.join("data").join(&self.id)
@@ -31,8 +35,9 @@ impl Paths {
     pub fn journal_dir(&self) -> PathBuf {
         self.root.join("data").join("raw").join(&self.id).join(&self.fingerprint)
     }
+    /// G_bars, shared by every experiment (each file is named by what its G_bar depends on).
     pub fn cache_dir(&self) -> PathBuf {
-        self.root.join("data").join("cache").join(&self.id).join(&self.fingerprint)
+        self.root.join("data").join("cache").join("gbar")
     }
     pub fn fits(&self) -> PathBuf {
         self.data().join("fits.parquet")
@@ -80,7 +85,7 @@ pub fn run(exp: &Experiment, paths: &Paths, shard: Shard, estimator: Option<&str
     let planned = units.len();
     units.retain(|u| !done.contains_key(&exp.unit_key(u)));
     let skipped = planned - units.len();
-    let ctx = Context::prepare(exp, &paths.cache_dir())?;
+    let ctx = Context::prepare(exp, &paths.cache_dir(), &paths.code)?;
     let journal = Journal::open(&paths.journal_dir().join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count)))?;
     let pb = if progress { ProgressBar::new(units.len() as u64) } else { ProgressBar::hidden() };
     pb.set_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} fits, eta {eta}").expect("valid template"));
@@ -146,7 +151,7 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
         let base = param_base(exp, &s.name, "truth", &truth.spec, "", 0, 0);
         params.extend(param_rows(&truth, &base));
     }
-    let ctx_gbars = gbar_records(exp, &paths.cache_dir())?;
+    let ctx_gbars = gbar_records(exp, paths)?;
     for (rec, spec) in &ctx_gbars {
         let m = Mixture::from_theta(*spec, from_bits(&rec.theta_bits))?;
         let base = param_base(exp, &rec.setting, "gbar", spec, "", 0, 0);
@@ -182,7 +187,7 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     std::fs::create_dir_all(paths.data())?;
     store::write_fits(&paths.fits(), &fits)?;
     store::write_params(&paths.params(), &params)?;
-    let mut csv = String::from("setting,gate,n_ref,check_n_ref,termination,iterations,grad_norm,check_termination,d3_shift,l2_shift,closest_atoms,closest_distance\n");
+    let mut csv = String::from("setting,gate,n_ref,check_n_ref,termination,iterations,objective,grad_norm,check_termination,d3_shift,l2_shift,d3_drift,l2_drift,closest_atoms,closest_distance\n");
     for (r, spec) in &ctx_gbars {
         // how close G_bar's two nearest atoms are: a near-split target behaves like an
         // over-fitted cell at moderate n
@@ -198,8 +203,23 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
             }
         }
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{:.3e},{},{:.3e},{:.3e},{}-{},{:.3e}\n",
-            r.setting, r.gate, r.n_ref, r.check_n_ref, r.termination, r.iterations, r.grad_norm, r.check_termination, r.d3_shift, r.l2_shift, closest.1, closest.2, closest.0
+            "{},{},{},{},{},{},{:.4e},{:.3e},{},{:.3e},{:.3e},{:.3e},{:.3e},{}-{},{:.3e}\n",
+            r.setting,
+            r.gate,
+            r.n_ref,
+            r.check_n_ref,
+            r.termination,
+            r.iterations,
+            r.objective,
+            r.grad_norm,
+            r.check_termination,
+            r.d3_shift,
+            r.l2_shift,
+            r.d3_drift,
+            r.l2_drift,
+            closest.1,
+            closest.2,
+            closest.0
         ));
     }
     crate::manifest::atomic_write_bytes(&paths.gbar_check(), csv.as_bytes())?;
@@ -207,12 +227,12 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     Ok(fits.len())
 }
 
-fn gbar_records(exp: &Experiment, cache: &Path) -> Result<Vec<(crate::run::GbarRecord, smoe_model::Spec)>> {
+fn gbar_records(exp: &Experiment, paths: &Paths) -> Result<Vec<(crate::run::GbarRecord, smoe_model::Spec)>> {
     let mut out = Vec::new();
-    for s in &exp.settings {
-        for f in &s.fits {
+    for (si, s) in exp.settings.iter().enumerate() {
+        for (fi, f) in s.fits.iter().enumerate() {
             if f.target == crate::config::Target::Gbar {
-                let path = cache.join(format!("gbar-{}-{}.json", s.name, f.gate));
+                let path = gbar_cache_path(exp, si, fi, &paths.cache_dir(), &paths.code);
                 let rec: crate::run::GbarRecord = serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
                 out.push((rec, s.fit_spec(f, &exp.config)));
             }

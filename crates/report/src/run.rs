@@ -17,7 +17,7 @@
 use crate::config::{Experiment, Target};
 use crate::rows::{FitRow, ParamRow};
 use serde::{Deserialize, Serialize};
-use smoe_estimator::{population_fit, Fit};
+use smoe_estimator::{fit_in_halves, reference_sample, Fit};
 use smoe_metrics::{atom_errors, l2_error, split_atom_errors, voronoi_loss, LossKind};
 use smoe_model::{draw_inputs, draw_sample, seed, Mixture};
 use std::collections::BTreeMap;
@@ -93,7 +93,7 @@ impl Experiment {
         format!("{}/{}/{}/{}/n={}/rep={}", self.id(), s.name, s.fits[u.fit].gate, self.estimators[u.estimator].0, u.n, u.rep)
     }
 
-    fn stream(&self, parts: &[(&str, &str)]) -> rand_chacha::ChaCha20Rng {
+    pub fn stream(&self, parts: &[(&str, &str)]) -> rand_chacha::ChaCha20Rng {
         let mut id = vec![("experiment", self.stream_key())];
         id.extend_from_slice(parts);
         seed::stream(self.config.seed, &id)
@@ -120,12 +120,18 @@ pub struct GbarRecord {
     pub theta_bits: Vec<u64>,
     pub termination: String,
     pub iterations: u64,
+    /// Mean squared error of G_bar on its reference sample (the squared L2 distance to f*).
+    pub objective: f64,
     pub grad_norm: f64,
     pub check_termination: String,
     /// D3 distance between G_bar on n_ref points and on check_n_ref points.
     pub d3_shift: f64,
     /// L2(mu) distance between the two regression functions.
     pub l2_shift: f64,
+    /// D3 distance G_bar moved in the second half of its iteration budget.
+    pub d3_drift: f64,
+    /// L2(mu) distance the regression function moved in the second half.
+    pub l2_drift: f64,
 }
 
 fn bits(theta: &[f64]) -> Vec<u64> {
@@ -146,19 +152,21 @@ pub struct Context<'a> {
     pub gbars: Vec<GbarRecord>,
 }
 
-/// Content fingerprint of what an experiment's results depend on: its config and the source
-/// of the computing crates. Results are stale exactly when it changes.
-pub fn fingerprint(exp: &Experiment, root: &Path) -> String {
-    let mut parts = vec![format!("config {}", exp.sha256)];
-    for rel in ["Cargo.lock"] {
-        parts.push(format!("{rel} {}", crate::manifest::sha256_file(&root.join(rel)).unwrap_or_default()));
-    }
+/// Content fingerprint of what an experiment's results depend on: its config and the code that
+/// computes results ([`code_fingerprint`]). Results are stale exactly when it changes.
+pub fn fingerprint(exp: &Experiment, code: &str) -> String {
+    crate::manifest::sha256_bytes(format!("config {}\ncode {code}", exp.sha256).as_bytes())[..16].to_string()
+}
+
+/// Content fingerprint of the code that computes results: Cargo.lock, the sources of the
+/// computing crates, and of the report crate only what computes results (not figures or tables).
+pub fn code_fingerprint(root: &Path) -> String {
+    let mut parts = vec![format!("Cargo.lock {}", crate::manifest::sha256_file(&root.join("Cargo.lock")).unwrap_or_default())];
     let mut files: Vec<PathBuf> = Vec::new();
     for krate in ["model", "estimator", "metrics"] {
         let dir = root.join("crates").join(krate).join("src");
         files.extend(std::fs::read_dir(&dir).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>()).unwrap_or_default());
     }
-    // of the report crate, only what computes results (not figures or tables)
     for f in ["config.rs", "run.rs", "rows.rs"] {
         files.push(root.join("crates/report/src").join(f));
     }
@@ -171,9 +179,53 @@ pub fn fingerprint(exp: &Experiment, root: &Path) -> String {
     crate::manifest::sha256_bytes(parts.join("\n").as_bytes())[..16].to_string()
 }
 
+/// Everything a G_bar depends on, and nothing else: configs that differ only in estimators,
+/// sample sizes, replications, losses or rates share their G_bars.
+#[derive(Serialize)]
+struct GbarIdentity<'a> {
+    code: &'a str,
+    seed: u64,
+    stream: &'a str,
+    d: usize,
+    k_star: usize,
+    k: usize,
+    eval_n: usize,
+    split_atom: usize,
+    mass_split: &'a smoe_estimator::MassSplit,
+    setting: &'a str,
+    truth: &'a crate::config::TruthConfig,
+    gate: &'a str,
+    gbar: &'a crate::config::GbarConfig,
+}
+
+/// The cache file of the G_bar of (setting `si`, fit `fi`): named by the hash of its identity.
+pub fn gbar_cache_path(exp: &Experiment, si: usize, fi: usize, cache_dir: &Path, code: &str) -> PathBuf {
+    let cfg = &exp.config;
+    let setting = &cfg.settings[si];
+    let gate = setting.fits[fi].gate.name();
+    let id = GbarIdentity {
+        code,
+        seed: cfg.seed,
+        stream: exp.stream_key(),
+        d: cfg.d,
+        k_star: cfg.k_star,
+        k: cfg.k,
+        eval_n: cfg.eval_n,
+        split_atom: cfg.init.split_atom,
+        mass_split: &cfg.init.mass_split,
+        setting: &setting.name,
+        truth: &setting.truth,
+        gate,
+        gbar: cfg.gbar.as_ref().expect("validated: gbar section present"),
+    };
+    let key = crate::manifest::sha256_bytes(serde_json::to_string(&id).expect("serialisable").as_bytes());
+    cache_dir.join(format!("{}-{}-{gate}-{}.json", exp.stream_key(), setting.name, &key[..16]))
+}
+
 impl<'a> Context<'a> {
-    /// Draw the truths and evaluation inputs, and compute (or load from `cache_dir`) each G_bar.
-    pub fn prepare(exp: &'a Experiment, cache_dir: &Path) -> std::io::Result<Context<'a>> {
+    /// Draw the truths and evaluation inputs, and compute (or load from `cache_dir`) each G_bar;
+    /// `code` is the [`code_fingerprint`].
+    pub fn prepare(exp: &'a Experiment, cache_dir: &Path, code: &str) -> std::io::Result<Context<'a>> {
         use rayon::prelude::*;
         let truths: Vec<Mixture> = (0..exp.settings.len()).map(|s| exp.truth(s)).collect();
         let eval_x: Vec<Vec<f64>> = (0..exp.settings.len()).map(|s| exp.eval_inputs(s)).collect();
@@ -185,7 +237,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let computed: Vec<std::io::Result<GbarRecord>> = jobs.par_iter().map(|&(si, fi)| gbar(exp, &truths[si], si, fi, cache_dir)).collect();
+        let computed: Vec<std::io::Result<GbarRecord>> = jobs.par_iter().map(|&(si, fi)| gbar(exp, &truths[si], si, fi, &gbar_cache_path(exp, si, fi, cache_dir, code))).collect();
         let mut gbars = Vec::new();
         let mut targets: Vec<Vec<Mixture>> = exp.settings.iter().enumerate().map(|(si, s)| vec![truths[si].clone(); s.fits.len()]).collect();
         for ((si, fi), rec) in jobs.into_iter().zip(computed) {
@@ -276,12 +328,11 @@ impl<'a> Context<'a> {
 }
 
 /// Compute G_bar for (setting, fit), or load it from the cache written by an earlier run.
-fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, cache_dir: &Path) -> std::io::Result<GbarRecord> {
+fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, path: &Path) -> std::io::Result<GbarRecord> {
     let setting = &exp.settings[si];
     let fit = &setting.fits[fi];
     let g = exp.config.gbar.as_ref().expect("validated: gbar section present");
-    let path = cache_dir.join(format!("gbar-{}-{}.json", setting.name, fit.gate));
-    if let Ok(text) = std::fs::read_to_string(&path) {
+    if let Ok(text) = std::fs::read_to_string(path) {
         if let Ok(rec) = serde_json::from_str::<GbarRecord>(&text) {
             return Ok(rec);
         }
@@ -293,8 +344,12 @@ fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, cache_dir: &Pat
         .init
         .perturbed_centre(truth, spec, g.start_noise_sd, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_start")]))
         .expect("validated init");
-    let main = population_fit(truth, &start, g.n_ref, &g.lbfgs, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
-    let check = population_fit(truth, &start, g.check_n_ref, &g.lbfgs, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
+    let optimizer = g.optimizer.clone().check().expect("validated optimizer");
+    let reference = reference_sample(truth, g.n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
+    let (mid, main) = fit_in_halves(&optimizer, &start, &reference);
+    drop(reference);
+    let check_sample = reference_sample(truth, g.check_n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
+    let (_, check) = fit_in_halves(&optimizer, &start, &check_sample);
     let x = exp.eval_inputs(si);
     let rec = GbarRecord {
         setting: setting.name.clone(),
@@ -304,13 +359,18 @@ fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, cache_dir: &Pat
         theta_bits: bits(&main.mixture.theta),
         termination: main.report.termination.name().into(),
         iterations: main.report.iterations,
+        objective: main.report.objective,
         grad_norm: main.report.grad_norm,
         check_termination: check.report.termination.name().into(),
         d3_shift: voronoi_loss(LossKind::D3, &check.mixture, &main.mixture).total,
         l2_shift: l2_error(&check.mixture, &main.mixture, &x),
+        d3_drift: voronoi_loss(LossKind::D3, &main.mixture, &mid.mixture).total,
+        l2_drift: l2_error(&main.mixture, &mid.mixture, &x),
     };
-    std::fs::create_dir_all(cache_dir)?;
-    crate::manifest::atomic_write_bytes(&path, serde_json::to_string_pretty(&rec).expect("serialisable").as_bytes())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::manifest::atomic_write_bytes(path, serde_json::to_string_pretty(&rec).expect("serialisable").as_bytes())?;
     Ok(rec)
 }
 
