@@ -322,6 +322,13 @@ pub fn tables(exps: &[Experiment], root: &Path) -> Result<()> {
     r.push_str("## Protocol in brief\n\nSee docs/PROTOCOL.md for every choice the paper leaves open and why. Each fit starts near the truth (the split atom duplicated, its gate mass shared), is run by the paper-faithful SGD and by a converged L-BFGS least-squares fit, and is scored by the Voronoi loss of its setting against G* (or G_bar, the L2 projection of f*, in Regime 2 and for the misspecified sigmoid fit of a softmax truth). Points are means over replications; error bars span ±2 standard deviations; a bar whose lower end (mean − 2 sd) is not positive is clipped at the bottom of the panel and ends in a downward arrowhead. Lines are OLS fits of log(mean loss) on log(n), labelled C n^-s.\n\n");
     r.push_str("## Claims\n\nEvery claim of the paper with the experiment that tests it (full table: [claims.md](claims.md); sample sizes: [sample_complexity.md](sample_complexity.md); sensitivity: [sensitivity.md](sensitivity.md)).\n\n");
     r.push_str(&claims);
+    let settling = gbar_settling_markdown(exps, &loaded, root);
+    if !settling.is_empty() {
+        r.push_str("\n## Is G_bar settled?\n\n");
+        r.push_str(GBAR_RULE);
+        r.push_str("\n\n");
+        r.push_str(&settling);
+    }
     r.push_str("\n## Sensitivity to initialisation and optimiser\n");
     r.push_str(&sensitivity);
     r.push_str("\n## Sample size for a given error (the headline claim)\n");
@@ -341,12 +348,72 @@ pub fn tables(exps: &[Experiment], root: &Path) -> Result<()> {
         let gb = Paths::new(root, exp).gbar_check();
         if let Ok(text) = std::fs::read_to_string(&gb) {
             if text.lines().count() > 1 {
-                let _ = writeln!(r, "G_bar settling check (`data/{}/gbar_check.csv`): D3 and L2 distance between G_bar fitted on n_ref and on check_n_ref reference points; they must be far below the smallest loss measured.\n\n```\n{}```\n", exp.id(), text);
+                let _ = writeln!(r, "G_bar settling check (`data/{}/gbar_check.csv`): D3 and L2 distance between G_bar fitted on n_ref and on check_n_ref reference points (shift), and how far G_bar moved in the second half of its iteration budget (drift); both must be far below the smallest loss measured.\n\n```\n{}```\n", exp.id(), text);
             }
         }
     }
     crate::manifest::atomic_write_bytes(&dir.join("REPORT.md"), r.as_bytes())?;
     Ok(())
+}
+
+/// Largest fraction of the smallest mean D3 by which G_bar may move for D3 to be read as a rate.
+pub const GBAR_SETTLED_FRACTION: f64 = 0.1;
+
+pub const GBAR_RULE: &str = "For every G_bar: how far it moved in the second half of its iteration budget (drift) and between two independent reference samples (shift), in D3, against the smallest mean D3 measured against it (any estimator, any n). *Settled* when both are at most 10% of that smallest value; otherwise D3, and every parameter error measured against this G_bar, carries an uncertainty of that size from the target itself. *Settled* is only a lower bound on that uncertainty: a G_bar sliding slowly along a valley can move little over one budget and far over a longer one (docs/PROTOCOL.md section 4: E3's ReLU G_bar moves by D3 = 3.0 between 2000 and 4000 iterations).";
+
+/// One G_bar's settling numbers against the smallest loss measured against it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GbarSettling {
+    pub setting: String,
+    pub gate: String,
+    pub d3_drift: f64,
+    pub d3_shift: f64,
+    pub smallest_d3: f64,
+}
+
+impl GbarSettling {
+    /// The larger movement as a fraction of the smallest loss.
+    pub fn fraction(&self) -> f64 {
+        self.d3_drift.max(self.d3_shift) / self.smallest_d3
+    }
+    pub fn verdict(&self) -> &'static str {
+        if self.fraction() <= GBAR_SETTLED_FRACTION {
+            "settled"
+        } else {
+            "not settled"
+        }
+    }
+}
+
+/// Parse `gbar_check.csv` and pair each G_bar with the smallest mean D3 of its (setting, gate).
+pub fn gbar_settling(check_csv: &str, sum: &[SummaryRow]) -> Vec<GbarSettling> {
+    let mut lines = check_csv.lines();
+    let Some(header) = lines.next() else { return Vec::new() };
+    let cols: Vec<&str> = header.split(',').collect();
+    let col = |name: &str| cols.iter().position(|c| *c == name);
+    let (Some(is), Some(ig), Some(idr), Some(ish)) = (col("setting"), col("gate"), col("d3_drift"), col("d3_shift")) else { return Vec::new() };
+    lines
+        .filter_map(|line| {
+            let v: Vec<&str> = line.split(',').collect();
+            let (setting, gate) = (v.get(is)?.to_string(), v.get(ig)?.to_string());
+            let smallest_d3 = sum.iter().filter(|r| r.setting == setting && r.gate_fit == gate && r.quantity == "D3" && r.mean.is_finite()).map(|r| r.mean).fold(f64::INFINITY, f64::min);
+            Some(GbarSettling { d3_drift: v.get(idr)?.parse().ok()?, d3_shift: v.get(ish)?.parse().ok()?, smallest_d3, setting, gate })
+        })
+        .collect()
+}
+
+fn gbar_settling_markdown(exps: &[Experiment], loaded: &[Loaded], root: &Path) -> String {
+    let mut s = String::new();
+    for (exp, l) in exps.iter().zip(loaded) {
+        let Ok(text) = std::fs::read_to_string(Paths::new(root, exp).gbar_check()) else { continue };
+        for g in gbar_settling(&text, &l.sum) {
+            if s.is_empty() {
+                s.push_str("| experiment / setting / fit | D3 drift (second half) | D3 shift (other sample) | smallest mean D3 | ratio | verdict |\n|---|---|---|---|---|---|\n");
+            }
+            let _ = writeln!(s, "| {} / {} / {} | {:.3} | {:.3} | {:.3} | {:.0}% | **{}** |", exp.id(), g.setting, g.gate, g.d3_drift, g.d3_shift, g.smallest_d3, 100.0 * g.fraction(), g.verdict());
+        }
+    }
+    s
 }
 
 /// Record every output file and the run description in data/manifest.json.
@@ -390,4 +457,49 @@ pub fn verify(root: &Path) -> Result<Vec<VerifyProblem>> {
             _ => true,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(setting: &str, gate: &str, quantity: &str, mean: f64) -> SummaryRow {
+        SummaryRow {
+            experiment: "E".into(),
+            setting: setting.into(),
+            gate_fit: gate.into(),
+            estimator: "lbfgs".into(),
+            quantity: quantity.into(),
+            n: 1000,
+            mean,
+            sd: 0.0,
+            mcse: 0.0,
+            reps: 1,
+            excluded: 0,
+            not_converged: 0,
+            empty_cells: 0,
+        }
+    }
+
+    /// A hand-worked case: the smallest D3 of the matching (setting, gate) is the yardstick,
+    /// the larger of drift and shift is compared with 10% of it; other quantities and settings
+    /// are ignored.
+    #[test]
+    fn gbar_settling_uses_the_smallest_matching_d3() {
+        let csv = "setting,gate,n_ref,d3_shift,l2_shift,d3_drift,l2_drift\nrelu,sigmoid,100,0.05,1e-5,0.2,1e-5\nlin,sigmoid,100,0.01,1e-5,0.02,1e-5\n";
+        let sum = vec![
+            row("relu", "sigmoid", "D3", 4.0),
+            row("relu", "sigmoid", "D3", 1.0),
+            row("relu", "sigmoid", "start:D3", 0.1),
+            row("relu", "softmax", "D3", 0.1),
+            row("lin", "sigmoid", "D3", 0.5),
+        ];
+        let g = gbar_settling(csv, &sum);
+        assert_eq!(g.len(), 2);
+        assert_eq!((g[0].setting.as_str(), g[0].smallest_d3, g[0].d3_drift, g[0].d3_shift), ("relu", 1.0, 0.2, 0.05));
+        assert!((g[0].fraction() - 0.2).abs() < 1e-15);
+        assert_eq!(g[0].verdict(), "not settled");
+        assert!((g[1].fraction() - 0.04).abs() < 1e-15);
+        assert_eq!(g[1].verdict(), "settled");
+    }
 }
