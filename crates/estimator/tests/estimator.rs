@@ -107,6 +107,27 @@ fn lbfgs_reaches_a_stationary_point() {
     assert!(f.report.objective <= at_truth, "{} > {at_truth}", f.report.objective);
 }
 
+/// Levenberg-Marquardt on the same exactly specified problem: it converges (gradient below
+/// tolerance) in far fewer iterations than L-BFGS needs, to the same objective.
+#[test]
+fn levenberg_marquardt_converges_on_a_well_posed_fit() {
+    let t = truth(Gate::Sigmoid, Expert::Gelu, 4, 2, vec![2], 5);
+    let data = draw_sample(&t, 3000, 0.01, &mut seed::stream(5, &[("purpose", "data")])).unwrap();
+    let spec = Spec::new(Gate::Sigmoid, Expert::Gelu, 2, 4).unwrap();
+    let start = init(0.05, MassSplit::Share).start(&t, spec, 3000, &mut seed::stream(5, &[("purpose", "init")])).unwrap();
+    let lm = LmParams { tol_grad: 1e-9, tol_rel_cost: 0.0, max_iters: 200, hessian_n: 0 }.check().unwrap();
+    let f = lm.fit(&start, &data, &mut seed::stream(5, &[]));
+    assert_eq!(f.report.termination, Termination::Converged, "{:?}", f.report);
+    assert!(f.report.grad_norm < 1e-9 && f.report.iterations < 50, "{:?}", f.report);
+    let l = LBFGS.check().unwrap().fit(&start, &data, &mut seed::stream(5, &[]));
+    assert!((f.report.objective - l.report.objective).abs() < 1e-9 * l.report.objective.max(1.0), "{} vs {}", f.report.objective, l.report.objective);
+    // a Gauss-Newton matrix from a subsample changes the speed, not the fixed point
+    let sub = LmParams { tol_grad: 1e-9, tol_rel_cost: 0.0, max_iters: 400, hessian_n: 500 }.check().unwrap();
+    let g = sub.fit(&start, &data, &mut seed::stream(5, &[]));
+    assert_eq!(g.report.termination, Termination::Converged, "{:?}", g.report);
+    assert!((g.report.objective - f.report.objective).abs() < 1e-10, "{} vs {}", g.report.objective, f.report.objective);
+}
+
 /// The recovery test of issue 2: d = 4, k* = 2, k = 3, Regime 1, ReLU experts. As n grows from
 /// 200 to 20000, D1 falls and ||f_hat - f*||_L2 falls roughly like n^{-1/2}.
 #[test]
