@@ -12,6 +12,8 @@ use crate::{exp_fast, sigmoid_fast, Expert, Gate, Spec};
 /// Samples per chunk: Z^T, the coefficient block and the X chunk stay in L2 cache.
 pub const CHUNK: usize = 512;
 
+const ONES: [f64; CHUNK] = [1.0; CHUNK];
+
 /// Scratch buffers reused across calls (one per thread).
 #[derive(Default, Clone, Debug)]
 pub struct Workspace {
@@ -147,6 +149,36 @@ fn apply_expert(expert: Expert, urow: &mut [f64], erow: &mut [f64]) {
     }
 }
 
+/// The coefficients of d f / d z, in place over the forward pass's rows, each multiplied by
+/// `rs[s]` (the scaled residual, or ones for the Jacobian): gate rows become
+/// r g (1 - g) phi (sigmoid) or r g (phi - f) (softmax, `fval` = f), expert rows r g phi'.
+#[inline(always)]
+fn coefficients(spec: &Spec, nc: usize, zt: &mut [f64], ev: &[f64], fval: &[f64], rs: &[f64]) {
+    let k = spec.k;
+    let (gates, dexp) = zt.split_at_mut(k * nc);
+    for i in 0..k {
+        let grow = &mut gates[i * nc..(i + 1) * nc];
+        let drow = &mut dexp[i * nc..(i + 1) * nc];
+        let erow = &ev[i * nc..(i + 1) * nc];
+        match spec.gate {
+            Gate::Sigmoid => {
+                for s in 0..nc {
+                    let gi = grow[s];
+                    drow[s] *= rs[s] * gi;
+                    grow[s] = rs[s] * erow[s] * gi * (1.0 - gi);
+                }
+            }
+            Gate::Softmax => {
+                for s in 0..nc {
+                    let gi = grow[s];
+                    drow[s] *= rs[s] * gi;
+                    grow[s] = rs[s] * gi * (erow[s] - fval[s]);
+                }
+            }
+        }
+    }
+}
+
 /// Mean squared error (1/n) sum_s (f_G(x_s) - y_s)^2 and, if `grad` is given, its gradient with
 /// respect to theta (same layout as theta). x is n x d row-major.
 ///
@@ -248,39 +280,17 @@ pub fn loss_grad_impl(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad
         }
         let Some(g) = grad.as_deref_mut() else { continue };
         let rs = &f[..nc];
-        let (gates, dexp) = zt.split_at_mut(k * nc);
-        // Coefficients of d f / d z, in place: rows 0..k (gate logits), rows k..2k (expert inputs).
         match spec.gate {
-            Gate::Sigmoid => {
-                for i in 0..k {
-                    let grow = &mut gates[i * nc..(i + 1) * nc];
-                    let drow = &mut dexp[i * nc..(i + 1) * nc];
-                    let erow = &ev[i * nc..(i + 1) * nc];
-                    for s in 0..nc {
-                        let gi = grow[s];
-                        drow[s] *= rs[s] * gi;
-                        grow[s] = rs[s] * erow[s] * gi * (1.0 - gi);
-                    }
-                }
-            }
+            Gate::Sigmoid => coefficients(spec, nc, zt, ev, &[], rs),
             Gate::Softmax => {
                 // f_s is needed again: recompute it from the gates before they are overwritten.
                 let mut fval = [0.0f64; CHUNK];
                 for i in 0..k {
                     for s in 0..nc {
-                        fval[s] += gates[i * nc + s] * ev[i * nc + s];
+                        fval[s] += zt[i * nc + s] * ev[i * nc + s];
                     }
                 }
-                for i in 0..k {
-                    let grow = &mut gates[i * nc..(i + 1) * nc];
-                    let drow = &mut dexp[i * nc..(i + 1) * nc];
-                    let erow = &ev[i * nc..(i + 1) * nc];
-                    for s in 0..nc {
-                        let gi = grow[s];
-                        drow[s] *= rs[s] * gi;
-                        grow[s] = rs[s] * gi * (erow[s] - fval[s]);
-                    }
-                }
+                coefficients(spec, nc, zt, ev, &fval[..nc], rs);
             }
         }
         let (gw, gc) = g.split_at_mut(m * d);
@@ -384,21 +394,9 @@ pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &m
         let ev = &mut ev[..k * nc];
         linear_maps(spec, theta, xc, nc, zt);
         forward_chunk(spec, nc, zt, ev, f);
-        // d f / d z for every row (gate logits, then expert inputs), as in loss_grad without r_s
-        let (gates, dexp) = zt.split_at_mut(k * nc);
-        for i in 0..k {
-            let grow = &mut gates[i * nc..(i + 1) * nc];
-            let drow = &mut dexp[i * nc..(i + 1) * nc];
-            let erow = &ev[i * nc..(i + 1) * nc];
-            for s in 0..nc {
-                let gi = grow[s];
-                drow[s] *= gi;
-                grow[s] = match spec.gate {
-                    Gate::Sigmoid => erow[s] * gi * (1.0 - gi),
-                    Gate::Softmax => gi * (erow[s] - f[s]),
-                };
-            }
-        }
+        // d f / d z for every row (gate logits, then expert inputs): loss_grad's coefficients
+        // with ones for the residual (exact: 1 * v = v)
+        coefficients(spec, nc, zt, ev, &f[..nc], &ONES[..nc]);
         let jac = &mut jac[..nc * p];
         for s in 0..nc {
             let row = &mut jac[s * p..(s + 1) * p];

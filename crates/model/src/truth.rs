@@ -67,9 +67,6 @@ impl TruthParams {
         let expert_var = check_var("expert_var", self.expert_var.unwrap_or(1.0 / self.d as f64))?;
         check_atoms("zero_gate_slope", &self.zero_gate_slope, self.k_star)?;
         check_atoms("zero_expert_slope", &self.zero_expert_slope, self.k_star)?;
-        if !self.expert.has_slope() && self.zero_expert_slope.len() != self.k_star {
-            // fine: the constant expert ignores a; we still draw nothing for it
-        }
         Ok(TruthRecipe { params: self, gate_var, expert_var })
     }
 }
