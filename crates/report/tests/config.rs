@@ -83,3 +83,18 @@ fn atom_numbers_out_of_range() {
     check("zero_gate_slope: [2]", "zero_gate_slope: [5]", &["zero_gate_slope", "5", "1..=2"]);
     check("split_atom: 1", "split_atom: 3", &["split_atom", "3", "1..=2"]);
 }
+
+#[test]
+fn gbar_optimizer_must_be_a_least_squares_fit() {
+    check(
+        "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
+        "optimizer: {kind: sgd, epochs: 10, learning_rate: 0.1, batch_size: 32, shuffle: true}",
+        &["gbar.optimizer.kind", "sgd", "lm or lbfgs"],
+    );
+    check(
+        "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
+        "optimizer: {kind: lm, tol_grad: 0.0, max_iters: 50}",
+        &["gbar.optimizer", "tol_grad", "> 0"],
+    );
+    check("optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}", "optimizer: {kind: newton, max_iters: 5}", &["newton"]);
+}
