@@ -129,7 +129,8 @@ fn main() -> Result<()> {
         Command::Run { configs, shard, estimator } => {
             let shard = shard_from(shard.as_deref())?;
             for e in load(configs)? {
-                let s = pipeline::run(&e, &Paths::new(root, &e), shard, estimator.as_deref(), progress).map_err(|err| anyhow::anyhow!("{err}"))?;
+                let s = pipeline::run(&e, &Paths::new(root, &e), shard, estimator.as_deref(), progress)
+                    .map_err(|err| anyhow::anyhow!("{err}"))?;
                 print_run(e.id(), &s);
             }
         }

@@ -11,7 +11,14 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn smoe(root: &PathBuf, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_smoe")).arg("--root").arg(root).arg("--quiet").args(args).env("RUST_BACKTRACE", "0").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_smoe"))
+        .arg("--root")
+        .arg(root)
+        .arg("--quiet")
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

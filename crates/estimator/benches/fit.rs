@@ -42,7 +42,9 @@ fn bench(c: &mut Criterion) {
         let lbfgs = LbfgsParams { memory: 10, tol_grad: 1e-300, tol_cost: 0.0, max_iters: 100 }.check().unwrap();
         let evals = lbfgs.fit(&start, &data, &mut seed::stream(1, &[])).report.evaluations;
         g.throughput(Throughput::Elements((evals as f64 * kernel::flops_loss_grad(&spec, n)) as u64));
-        g.bench_with_input(BenchmarkId::new("lbfgs_100_iters", n), &n, |b, _| b.iter(|| lbfgs.fit(&start, &data, &mut seed::stream(1, &[]))));
+        g.bench_with_input(BenchmarkId::new("lbfgs_100_iters", n), &n, |b, _| {
+            b.iter(|| lbfgs.fit(&start, &data, &mut seed::stream(1, &[])))
+        });
     }
     g.finish();
 }

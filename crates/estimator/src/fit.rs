@@ -331,9 +331,7 @@ pub fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fit {
         .with_tolerance_grad(p.tol_grad)
         .and_then(|s| s.with_tolerance_cost(p.tol_cost))
         .expect("checked tolerances");
-    let run = Executor::new(problem, solver)
-        .configure(|state| state.param(start.theta.clone()).max_iters(p.max_iters))
-        .run();
+    let run = Executor::new(problem, solver).configure(|state| state.param(start.theta.clone()).max_iters(p.max_iters)).run();
     let mut ws = Workspace::default();
     let (theta, termination, iterations, evaluations, detail) = match run {
         Ok(mut res) => {
@@ -354,8 +352,5 @@ pub fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fit {
     };
     let (objective, grad_norm) = objective_and_grad_norm(&spec, &theta, sample, &mut ws);
     let termination = if objective.is_finite() { termination } else { Termination::Diverged };
-    Fit {
-        mixture: Mixture { spec, theta },
-        report: FitReport { termination, iterations, evaluations, objective, grad_norm, detail },
-    }
+    Fit { mixture: Mixture { spec, theta }, report: FitReport { termination, iterations, evaluations, objective, grad_norm, detail } }
 }

@@ -101,7 +101,15 @@ pub fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample) -> Fit {
     let mut f = kernel::loss_grad(&spec, &theta, &sample.x, &sample.y, Some(&mut grad), &mut ws);
     let mut evaluations = 1u64;
     if !f.is_finite() {
-        return finish(spec, start.theta.clone(), Termination::Diverged, 0, evaluations, sample, "non-finite objective at the start".into());
+        return finish(
+            spec,
+            start.theta.clone(),
+            Termination::Diverged,
+            0,
+            evaluations,
+            sample,
+            "non-finite objective at the start".into(),
+        );
     }
     let m = if p.hessian_n == 0 { sample.n() } else { p.hessian_n.min(sample.n()) };
     let xh = &sample.x[..m * d];
@@ -182,7 +190,15 @@ pub fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample) -> Fit {
     finish(spec, theta, termination, iterations, evaluations, sample, detail)
 }
 
-fn finish(spec: smoe_model::Spec, theta: Vec<f64>, termination: Termination, iterations: u64, evaluations: u64, sample: &Sample, detail: String) -> Fit {
+fn finish(
+    spec: smoe_model::Spec,
+    theta: Vec<f64>,
+    termination: Termination,
+    iterations: u64,
+    evaluations: u64,
+    sample: &Sample,
+    detail: String,
+) -> Fit {
     let (objective, grad_norm) = crate::objective_and_grad_norm(&spec, &theta, sample, &mut Workspace::default());
     let termination = if objective.is_finite() { termination } else { Termination::Diverged };
     Fit { mixture: Mixture { spec, theta }, report: FitReport { termination, iterations, evaluations, objective, grad_norm, detail } }

@@ -46,7 +46,11 @@ fn init_validation_names_the_field() {
     assert!(e.to_string().contains("init.noise.sd"), "{e}");
     let e = init(0.1, MassSplit::Share).centre(&t, Gate::Sigmoid, Expert::Relu, 1).unwrap_err();
     assert!(e.to_string().contains("k*"), "{e}");
-    let e = InitParams { noise: InitNoise::None, split_atom: 3, mass_split: MassSplit::Share }.check().unwrap().centre(&t, Gate::Sigmoid, Expert::Relu, 3).unwrap_err();
+    let e = InitParams { noise: InitNoise::None, split_atom: 3, mass_split: MassSplit::Share }
+        .check()
+        .unwrap()
+        .centre(&t, Gate::Sigmoid, Expert::Relu, 3)
+        .unwrap_err();
     assert!(e.to_string().contains("split_atom"), "{e}");
     assert!(SgdParams { epochs: 10, learning_rate: 0.0, batch_size: 32, shuffle: true }.check().is_err());
     assert!(SgdParams { epochs: 10, learning_rate: 0.1, batch_size: 0, shuffle: true }.check().is_err());
@@ -120,7 +124,12 @@ fn levenberg_marquardt_converges_on_a_well_posed_fit() {
     assert_eq!(f.report.termination, Termination::Converged, "{:?}", f.report);
     assert!(f.report.grad_norm < 1e-9 && f.report.iterations < 50, "{:?}", f.report);
     let l = LBFGS.check().unwrap().fit(&start, &data, &mut seed::stream(5, &[]));
-    assert!((f.report.objective - l.report.objective).abs() < 1e-9 * l.report.objective.max(1.0), "{} vs {}", f.report.objective, l.report.objective);
+    assert!(
+        (f.report.objective - l.report.objective).abs() < 1e-9 * l.report.objective.max(1.0),
+        "{} vs {}",
+        f.report.objective,
+        l.report.objective
+    );
     // a Gauss-Newton matrix from a subsample changes the speed, not the fixed point
     let sub = LmParams { tol_grad: 1e-9, tol_rel_cost: 0.0, max_iters: 400, hessian_n: 500 }.check().unwrap();
     let g = sub.fit(&start, &data, &mut seed::stream(5, &[]));
@@ -148,7 +157,8 @@ fn converged_estimator_recovers_the_truth_as_n_grows() {
             let id = [("n", n.to_string()), ("rep", rep.to_string())];
             let id: Vec<(&str, &str)> = id.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let data = draw_sample(&t, n, 0.01, &mut seed::stream(6, &[&id[..], &[("purpose", "data")]].concat())).unwrap();
-            let start = init(0.05, MassSplit::Share).start(&t, spec, n, &mut seed::stream(6, &[&id[..], &[("purpose", "init")]].concat())).unwrap();
+            let start =
+                init(0.05, MassSplit::Share).start(&t, spec, n, &mut seed::stream(6, &[&id[..], &[("purpose", "init")]].concat())).unwrap();
             let f = est.fit(&start, &data, &mut seed::stream(6, &[]));
             l2s.push(l2_error(&f.mixture, &t, &x_eval));
             d1s.push(voronoi_loss(LossKind::D1, &f.mixture, &t).total);
@@ -184,17 +194,33 @@ fn population_fit_of_a_sigmoid_regime2_truth_moves_away_from_the_split_start() {
 #[test]
 fn gbar_needs_a_perturbed_start() {
     // a strong gate slope on the split atom, so that Regime 2 matters at this small size
-    let t = TruthParams { gate: Gate::Sigmoid, expert: Expert::Relu, d: 3, k_star: 2, gate_var: Some(1.0), expert_var: None, zero_gate_slope: vec![2], zero_expert_slope: vec![] }
-        .check()
-        .unwrap()
-        .draw(&mut seed::stream(8, &[("purpose", "truth")]));
+    let t = TruthParams {
+        gate: Gate::Sigmoid,
+        expert: Expert::Relu,
+        d: 3,
+        k_star: 2,
+        gate_var: Some(1.0),
+        expert_var: None,
+        zero_gate_slope: vec![2],
+        zero_expert_slope: vec![],
+    }
+    .check()
+    .unwrap()
+    .draw(&mut seed::stream(8, &[("purpose", "truth")]));
     let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 3, 3).unwrap();
     let init = init(0.0, MassSplit::Share);
     let lbfgs = Estimator::Lbfgs(LbfgsParams { max_iters: 2000, ..LBFGS });
     let lm = LmParams { tol_grad: 1e-12, tol_rel_cost: 0.0, max_iters: 200, hessian_n: 0 }.check().unwrap();
-    let copies_apart = |m: &Mixture| m.atom(0).location().iter().zip(m.atom(2).location()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let copies_apart =
+        |m: &Mixture| m.atom(0).location().iter().zip(m.atom(2).location()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
     for optimizer in [lbfgs, lm] {
-        let symmetric = population_fit(&t, &init.centre(&t, Gate::Sigmoid, Expert::Relu, 3).unwrap(), 20_000, &optimizer, &mut seed::stream(8, &[("purpose", "ref")]));
+        let symmetric = population_fit(
+            &t,
+            &init.centre(&t, Gate::Sigmoid, Expert::Relu, 3).unwrap(),
+            20_000,
+            &optimizer,
+            &mut seed::stream(8, &[("purpose", "ref")]),
+        );
         // L-BFGS treats the copies identically to the last bit; a Cholesky solve does not (its
         // elimination order breaks the tie at rounding level), but the copies stay together
         let apart = copies_apart(&symmetric.mixture);

@@ -44,9 +44,7 @@ pub fn atom_errors(fitted: &Mixture, reference: &Mixture, cells: &VoronoiCells, 
             let expert_sup = if expert.is_affine() {
                 da.iter().map(|v| v.abs()).sum::<f64>() + db.abs()
             } else {
-                x.chunks_exact(d)
-                    .map(|row| (fitted.expert_at(i, row) - reference.expert_at(j, row)).abs())
-                    .fold(0.0, f64::max)
+                x.chunks_exact(d).map(|row| (fitted.expert_at(i, row) - reference.expert_at(j, row)).abs()).fold(0.0, f64::max)
             };
             AtomError {
                 atom: i,
@@ -64,9 +62,7 @@ pub fn atom_errors(fitted: &Mixture, reference: &Mixture, cells: &VoronoiCells, 
 /// Largest parameter error (d_beta1 + d_eta) and expert error over over-fitted and singly
 /// fitted atoms: (param_over, param_single, expert_over, expert_single); NaN where none.
 pub fn split_atom_errors(errors: &[AtomError]) -> [f64; 4] {
-    let max_of = |over: bool, f: &dyn Fn(&AtomError) -> f64| {
-        errors.iter().filter(|e| e.overfitted == over).map(f).fold(f64::NAN, f64::max)
-    };
+    let max_of = |over: bool, f: &dyn Fn(&AtomError) -> f64| errors.iter().filter(|e| e.overfitted == over).map(f).fold(f64::NAN, f64::max);
     [
         max_of(true, &|e| e.d_beta1 + e.d_eta),
         max_of(false, &|e| e.d_beta1 + e.d_eta),

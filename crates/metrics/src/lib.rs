@@ -17,5 +17,8 @@ mod rate;
 mod voronoi;
 
 pub use errors::{atom_errors, l2_error, split_atom_errors, AtomError};
-pub use rate::{compare_power_vs_log_rate, consistent, fit_rate, ols, sample_size_for, summarise, Cell, CellSummary, ModelComparison, RateFit, RateMethod, SampleSize};
+pub use rate::{
+    compare_power_vs_log_rate, consistent, fit_rate, ols, sample_size_for, summarise, Cell, CellSummary, ModelComparison, RateFit,
+    RateMethod, SampleSize,
+};
 pub use voronoi::{canonical_softmax_gauge, voronoi_cells, voronoi_loss, LossKind, LossParts, LossValue, VoronoiCells};

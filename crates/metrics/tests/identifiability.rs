@@ -11,10 +11,19 @@ use smoe_metrics::{l2_error, voronoi_loss, LossKind};
 use smoe_model::{draw_inputs, logit, seed, sigmoid, Expert, Gate, Mixture, TruthParams};
 
 fn regime1_truth(expert: Expert) -> Mixture {
-    TruthParams { gate: Gate::Sigmoid, expert, d: 4, k_star: 2, gate_var: None, expert_var: None, zero_gate_slope: vec![1, 2], zero_expert_slope: vec![] }
-        .check()
-        .unwrap()
-        .draw(&mut seed::stream(11, &[("purpose", "truth")]))
+    TruthParams {
+        gate: Gate::Sigmoid,
+        expert,
+        d: 4,
+        k_star: 2,
+        gate_var: None,
+        expert_var: None,
+        zero_gate_slope: vec![1, 2],
+        zero_expert_slope: vec![],
+    }
+    .check()
+    .unwrap()
+    .draw(&mut seed::stream(11, &[("purpose", "truth")]))
 }
 
 /// Move atom 0 along the invariance: new beta0' = beta0 + 0.8, slope and intercept rescaled.

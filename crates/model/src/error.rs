@@ -6,11 +6,7 @@ use thiserror::Error;
 pub enum ModelError {
     /// A parameter value is outside its allowed range.
     #[error("invalid value for `{field}`: {value} (allowed: {allowed})")]
-    InvalidParam {
-        field: &'static str,
-        value: String,
-        allowed: String,
-    },
+    InvalidParam { field: &'static str, value: String, allowed: String },
     /// Arrays whose sizes do not agree.
     #[error("shape mismatch: {0}")]
     Shape(String),

@@ -46,13 +46,7 @@ fn linear_maps(spec: &Spec, theta: &[f64], xc: &[f64], nc: usize, zt: &mut [f64]
     debug_assert!(xc.len() >= nc * d && zt.len() >= m * nc);
     // SAFETY: the pointers come from slices whose lengths cover the strided extents checked above.
     unsafe {
-        matrixmultiply::dgemm(
-            m, d, nc, 1.0,
-            w.as_ptr(), d as isize, 1,
-            xc.as_ptr(), 1, d as isize,
-            0.0,
-            zt.as_mut_ptr(), nc as isize, 1,
-        );
+        matrixmultiply::dgemm(m, d, nc, 1.0, w.as_ptr(), d as isize, 1, xc.as_ptr(), 1, d as isize, 0.0, zt.as_mut_ptr(), nc as isize, 1);
     }
     for i in 0..m {
         let ci = c[i];
@@ -191,7 +185,15 @@ pub fn loss_grad(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<
 
 /// [`loss_grad`] with the kernel copy chosen by the caller (tests compare the copies). A level
 /// the CPU does not support falls back to the portable copy.
-pub fn loss_grad_at(level: SimdLevel, spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], grad: Option<&mut [f64]>, ws: &mut Workspace) -> f64 {
+pub fn loss_grad_at(
+    level: SimdLevel,
+    spec: &Spec,
+    theta: &[f64],
+    x: &[f64],
+    y: &[f64],
+    grad: Option<&mut [f64]>,
+    ws: &mut Workspace,
+) -> f64 {
     #[cfg(target_arch = "x86_64")]
     match level.min(simd_level()) {
         // SAFETY: the CPU supports the features (detected by simd_level).
@@ -223,7 +225,10 @@ impl SimdLevel {
 pub fn simd_level() -> SimdLevel {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("avx512vl") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
             return SimdLevel::Avx512;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -297,11 +302,20 @@ pub fn loss_grad_impl(spec: &Spec, theta: &[f64], x: &[f64], y: &[f64], mut grad
         // SAFETY: coef is m x nc (row stride nc), xc is nc x d, gw is m x d; all in bounds.
         unsafe {
             matrixmultiply::dgemm(
-                m, nc, d, 1.0,
-                zt.as_ptr(), nc as isize, 1,
-                xc.as_ptr(), d as isize, 1,
+                m,
+                nc,
+                d,
                 1.0,
-                gw.as_mut_ptr(), d as isize, 1,
+                zt.as_ptr(),
+                nc as isize,
+                1,
+                xc.as_ptr(),
+                d as isize,
+                1,
+                1.0,
+                gw.as_mut_ptr(),
+                d as isize,
+                1,
             );
         }
         for i in 0..m {
@@ -412,11 +426,20 @@ pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &m
         // SAFETY: jac is nc x p (row stride p); h is p x p; all extents in bounds.
         unsafe {
             matrixmultiply::dgemm(
-                p, nc, p, scale,
-                jac.as_ptr(), 1, p as isize,
-                jac.as_ptr(), p as isize, 1,
+                p,
+                nc,
+                p,
+                scale,
+                jac.as_ptr(),
+                1,
+                p as isize,
+                jac.as_ptr(),
+                p as isize,
+                1,
                 1.0,
-                h.as_mut_ptr(), p as isize, 1,
+                h.as_mut_ptr(),
+                p as isize,
+                1,
             );
         }
     }

@@ -5,8 +5,8 @@
 //! for each (key, value) in order: key "=" value "\n"), used as the 32-byte ChaCha20 key.
 //! Keys are plain words such as experiment, setting, n, rep, purpose.
 
-use rand_chacha::ChaCha20Rng;
 use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
 /// The 32-byte seed of the stream named by `identity` under `master`.

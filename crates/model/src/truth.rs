@@ -84,11 +84,7 @@ impl TruthRecipe {
         let atoms: Vec<Atom> = (1..=p.k_star)
             .map(|j| {
                 let beta0 = gate_sd.sample(rng);
-                let beta1 = if p.zero_gate_slope.contains(&j) {
-                    vec![0.0; p.d]
-                } else {
-                    (0..p.d).map(|_| gate_sd.sample(rng)).collect()
-                };
+                let beta1 = if p.zero_gate_slope.contains(&j) { vec![0.0; p.d] } else { (0..p.d).map(|_| gate_sd.sample(rng)).collect() };
                 let a = if p.zero_expert_slope.contains(&j) || !p.expert.has_slope() {
                     vec![0.0; p.d]
                 } else {

@@ -7,16 +7,8 @@ const FD_STEP: f64 = 1e-6;
 const FD_RTOL: f64 = 1e-5;
 const FD_ATOL: f64 = 1e-8;
 
-const EXPERTS: [Expert; 8] = [
-    Expert::Relu,
-    Expert::Gelu,
-    Expert::Linear,
-    Expert::Poly(2),
-    Expert::Poly(3),
-    Expert::Sigmoid,
-    Expert::Tanh,
-    Expert::Constant,
-];
+const EXPERTS: [Expert; 8] =
+    [Expert::Relu, Expert::Gelu, Expert::Linear, Expert::Poly(2), Expert::Poly(3), Expert::Sigmoid, Expert::Tanh, Expert::Constant];
 
 fn random_mixture(gate: Gate, expert: Expert, k: usize, d: usize, rng: &mut impl rand::Rng) -> Mixture {
     let spec = Spec::new(gate, expert, k, d).unwrap();
@@ -161,10 +153,7 @@ fn seeds_depend_only_on_identity() {
     assert_ne!(a, c);
     assert_ne!(a, e);
     // key/value boundaries matter: ("n","10"),("rep","00") differs from ("n","100"),("rep","0")
-    assert_ne!(
-        seed::derive_seed(1, &[("n", "10"), ("rep", "00")]),
-        seed::derive_seed(1, &[("n", "100"), ("rep", "0")])
-    );
+    assert_ne!(seed::derive_seed(1, &[("n", "10"), ("rep", "00")]), seed::derive_seed(1, &[("n", "100"), ("rep", "0")]));
 }
 
 #[test]

@@ -33,13 +33,29 @@ fn main() {
         let (ns, rs) = (n.to_string(), rep.to_string());
         let data_id = [("experiment", exp.stream_key()), ("setting", setting.name.as_str()), ("n", &ns), ("rep", &rs), ("purpose", "data")];
         let data = draw_sample(&truth, n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).unwrap();
-        let start = exp.init.start(&truth, spec, n as usize, &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("n", &ns), ("rep", &rs), ("purpose", "init")])).unwrap();
+        let start = exp
+            .init
+            .start(
+                &truth,
+                spec,
+                n as usize,
+                &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("n", &ns), ("rep", &rs), ("purpose", "init")]),
+            )
+            .unwrap();
         for (name, est) in &estimators {
             let t = Instant::now();
             let f = est.fit(&start, &data, &mut seed::stream(0, &[]));
             let s = t.elapsed().as_secs_f64();
             let r = &f.report;
-            println!("{rep},{name},{},{},{},{:.6e},{:.3e},{:.4e},{s:.2}", r.termination.name(), r.iterations, r.evaluations, r.objective, r.grad_norm, voronoi_loss(loss_kind, &f.mixture, &truth).total);
+            println!(
+                "{rep},{name},{},{},{},{:.6e},{:.3e},{:.4e},{s:.2}",
+                r.termination.name(),
+                r.iterations,
+                r.evaluations,
+                r.objective,
+                r.grad_norm,
+                voronoi_loss(loss_kind, &f.mixture, &truth).total
+            );
         }
     }
 }

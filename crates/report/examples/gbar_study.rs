@@ -9,7 +9,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let exp = Experiment::load(std::path::Path::new(&args[1])).expect("config");
     let si = exp.settings.iter().position(|s| s.name == args[2]).expect("setting");
-    let budgets: Vec<u64> = args.get(3).map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or(vec![100, 200, 400, 700, 1000, 2000]);
+    let budgets: Vec<u64> =
+        args.get(3).map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or(vec![100, 200, 400, 700, 1000, 2000]);
     let setting = &exp.settings[si];
     let fi = setting.fits.iter().position(|f| f.target == smoe_report::config::Target::Gbar).expect("gbar fit");
     let fit = &setting.fits[fi];
@@ -17,10 +18,23 @@ fn main() {
     let truth = exp.truth(si);
     let spec = setting.fit_spec(fit, &exp.config);
     let gate = fit.gate.name();
-    let start = exp.init.perturbed_centre(&truth, spec, g.start_noise_sd, &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("purpose", "gbar_start")])).unwrap();
-    let sample = reference_sample(&truth, g.n_ref, &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("purpose", "gbar_reference")]));
+    let start = exp
+        .init
+        .perturbed_centre(
+            &truth,
+            spec,
+            g.start_noise_sd,
+            &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("purpose", "gbar_start")]),
+        )
+        .unwrap();
+    let sample = reference_sample(
+        &truth,
+        g.n_ref,
+        &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("purpose", "gbar_reference")]),
+    );
     let x = exp.eval_inputs(si);
-    let lm_hessian: Vec<usize> = std::env::var("LM_HESSIAN_N").ok().map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or_default();
+    let lm_hessian: Vec<usize> =
+        std::env::var("LM_HESSIAN_N").ok().map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or_default();
     let lm_iters: u64 = std::env::var("LM_ITERS").ok().map(|s| s.parse().unwrap()).unwrap_or(100);
     let mut fits = Vec::new();
     for &hn in &lm_hessian {
@@ -28,7 +42,14 @@ fn main() {
         let t = Instant::now();
         let f = fit_lm(&p, &start, &sample);
         let s = t.elapsed().as_secs_f64();
-        eprintln!("lm hessian_n={hn}: {} {} iters {:.3e} {:.3e} {s:.1}s {}", f.report.termination.name(), f.report.iterations, f.report.objective, f.report.grad_norm, f.report.detail);
+        eprintln!(
+            "lm hessian_n={hn}: {} {} iters {:.3e} {:.3e} {s:.1}s {}",
+            f.report.termination.name(),
+            f.report.iterations,
+            f.report.objective,
+            f.report.grad_norm,
+            f.report.detail
+        );
         fits.push((hn as u64 + 1_000_000, f, s));
     }
     for &b in &budgets {
@@ -52,6 +73,15 @@ fn main() {
     let last = &fits.last().unwrap().1.mixture;
     println!("budget,iters,evals,term,objective,grad_norm,d3_to_last,l2_to_last,time_s");
     for (b, f, s) in &fits {
-        println!("{b},{},{},{},{:.6e},{:.3e},{:.4e},{:.3e},{s:.1}", f.report.iterations, f.report.evaluations, f.report.termination.name(), f.report.objective, f.report.grad_norm, voronoi_loss(LossKind::D3, &f.mixture, last).total, l2_error(&f.mixture, last, &x));
+        println!(
+            "{b},{},{},{},{:.6e},{:.3e},{:.4e},{:.3e},{s:.1}",
+            f.report.iterations,
+            f.report.evaluations,
+            f.report.termination.name(),
+            f.report.objective,
+            f.report.grad_norm,
+            voronoi_loss(LossKind::D3, &f.mixture, last).total,
+            l2_error(&f.mixture, last, &x)
+        );
     }
 }

@@ -54,13 +54,25 @@ pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow]) -> String {
                 for th in &f.theory {
                     for (est, _) in &exp.estimators {
                         let Some(r) = rates.iter().find(|r| {
-                            r.experiment == exp.id() && r.setting == st.name && r.gate_fit == f.gate.name() && &r.estimator == est && r.loss_name == th.quantity && r.method == "log_mean"
+                            r.experiment == exp.id()
+                                && r.setting == st.name
+                                && r.gate_fit == f.gate.name()
+                                && &r.estimator == est
+                                && r.loss_name == th.quantity
+                                && r.method == "log_mean"
                         }) else {
                             continue;
                         };
                         let upper = rates
                             .iter()
-                            .find(|u| u.experiment == r.experiment && u.setting == r.setting && u.gate_fit == r.gate_fit && u.estimator == r.estimator && u.loss_name == r.loss_name && u.method == crate::pipeline::UPPER_HALF)
+                            .find(|u| {
+                                u.experiment == r.experiment
+                                    && u.setting == r.setting
+                                    && u.gate_fit == r.gate_fit
+                                    && u.estimator == r.estimator
+                                    && u.loss_name == r.loss_name
+                                    && u.method == crate::pipeline::UPPER_HALF
+                            })
                             .map_or("–".to_string(), |u| format!("{} [{}, {}]", f2(u.slope), f2(u.ci_low), f2(u.ci_high)));
                         let _ = writeln!(
                             s,
@@ -117,7 +129,8 @@ pub fn sample_complexity_markdown(exps: &[Experiment], root: &std::path::Path) -
                             .unwrap_or_default()
                     };
                     let (sig, soft) = (cells_of("sigmoid"), cells_of("softmax"));
-                    let means = |c: &[Cell]| c.iter().filter(|c| !c.losses.is_empty()).map(|c| summarise(&c.losses).mean).collect::<Vec<_>>();
+                    let means =
+                        |c: &[Cell]| c.iter().filter(|c| !c.losses.is_empty()).map(|c| summarise(&c.losses).mean).collect::<Vec<_>>();
                     let (ms, mf) = (means(&sig), means(&soft));
                     if ms.len() < 2 || mf.len() < 2 {
                         continue;
@@ -126,10 +139,31 @@ pub fn sample_complexity_markdown(exps: &[Experiment], root: &std::path::Path) -
                     let hi = ms.iter().cloned().fold(0.0, f64::max).min(mf.iter().cloned().fold(0.0, f64::max));
                     let (top, bottom) = if hi > lo { (hi, lo / 10.0) } else { (lo.max(hi), lo.min(hi) / 10.0) };
                     let eps: Vec<f64> = (0..5).map(|i| (top.ln() + (bottom.ln() - top.ln()) * i as f64 / 4.0).exp()).collect();
-                    let stream = |g: &str| seed::stream(exp.config.seed, &[("experiment", exp.id()), ("setting", &st.name), ("fit", g), ("estimator", est), ("quantity", q), ("purpose", "sample_size")]);
+                    let stream = |g: &str| {
+                        seed::stream(
+                            exp.config.seed,
+                            &[
+                                ("experiment", exp.id()),
+                                ("setting", &st.name),
+                                ("fit", g),
+                                ("estimator", est),
+                                ("quantity", q),
+                                ("purpose", "sample_size"),
+                            ],
+                        )
+                    };
                     let a = sample_size_for(&sig, &eps, exp.config.rates.n_boot, &mut stream("sigmoid"));
                     let b = sample_size_for(&soft, &eps, exp.config.rates.n_boot, &mut stream("softmax"));
-                    let _ = writeln!(s, "\n**{} / {} / {} / {}** (n range run: {:.0}–{:.0})\n", exp.id(), st.name, est, q, exp.n_values[0], exp.n_values[exp.n_values.len() - 1]);
+                    let _ = writeln!(
+                        s,
+                        "\n**{} / {} / {} / {}** (n range run: {:.0}–{:.0})\n",
+                        exp.id(),
+                        st.name,
+                        est,
+                        q,
+                        exp.n_values[0],
+                        exp.n_values[exp.n_values.len() - 1]
+                    );
                     s.push_str("| eps | n sigmoid [95% CI] | n softmax [95% CI] | fewer samples |\n|---|---|---|---|\n");
                     for (x, y) in a.iter().zip(&b) {
                         let who = if x.hi < y.lo {
@@ -151,7 +185,15 @@ pub fn sample_complexity_markdown(exps: &[Experiment], root: &std::path::Path) -
 /// n(eps) with its interval; a curve that does not fall (or falls so slowly that n(eps) leaves
 /// [1, 1e12]) never reaches eps in any useful sense, and is shown as such rather than as a number.
 fn show_n(z: &smoe_metrics::SampleSize) -> String {
-    let fmt = |v: f64| if v.is_finite() && (1.0..=1e12).contains(&v) { format!("{v:.2e}") } else if v < 1.0 { "<1".into() } else { ">1e12".into() };
+    let fmt = |v: f64| {
+        if v.is_finite() && (1.0..=1e12).contains(&v) {
+            format!("{v:.2e}")
+        } else if v < 1.0 {
+            "<1".into()
+        } else {
+            ">1e12".into()
+        }
+    };
     if !(z.n.is_finite() && (1.0..=1e12).contains(&z.n)) {
         return "not reached (the fitted curve does not fall to eps)".into();
     }
@@ -185,7 +227,12 @@ pub fn sensitivity_markdown(exps: &[Experiment], rates: &[RateRow]) -> String {
                         let _ = write!(s, "| {} | {} | {} | {} |", st.name, f.gate, est, q);
                         for m in &members {
                             let r = rates.iter().find(|r| {
-                                r.experiment == m.id() && r.setting == st.name && r.gate_fit == f.gate.name() && &r.estimator == est && r.loss_name == q && r.method == "log_mean"
+                                r.experiment == m.id()
+                                    && r.setting == st.name
+                                    && r.gate_fit == f.gate.name()
+                                    && &r.estimator == est
+                                    && r.loss_name == q
+                                    && r.method == "log_mean"
                             });
                             let _ = match r {
                                 Some(r) => write!(s, " {} [{}, {}] |", f2(r.slope), f2(r.ci_low), f2(r.ci_high)),

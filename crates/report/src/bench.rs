@@ -17,7 +17,12 @@ use std::time::Instant;
 /// (32 with AVX-512 FMA on two pipes, 16 with AVX2 FMA, 4 otherwise).
 pub fn nominal_peak_gflops() -> (f64, String) {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let mhz = info.lines().find(|l| l.starts_with("cpu MHz")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(2000.0);
+    let mhz = info
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(2000.0);
     let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or("");
     let per_cycle = if flags.contains(" avx512f") {
         32.0
@@ -31,12 +36,22 @@ pub fn nominal_peak_gflops() -> (f64, String) {
 }
 
 fn problem(n: usize, k: usize) -> (Mixture, Sample) {
-    let truth = TruthParams { gate: Gate::Sigmoid, expert: Expert::Relu, d: 32, k_star: k - 1, gate_var: None, expert_var: None, zero_gate_slope: (1..k).collect(), zero_expert_slope: vec![] }
-        .check()
-        .expect("valid recipe")
-        .draw(&mut seed::stream(1, &[("purpose", "truth")]));
+    let truth = TruthParams {
+        gate: Gate::Sigmoid,
+        expert: Expert::Relu,
+        d: 32,
+        k_star: k - 1,
+        gate_var: None,
+        expert_var: None,
+        zero_gate_slope: (1..k).collect(),
+        zero_expert_slope: vec![],
+    }
+    .check()
+    .expect("valid recipe")
+    .draw(&mut seed::stream(1, &[("purpose", "truth")]));
     let spec = Spec::new(Gate::Sigmoid, Expert::Relu, k, 32).expect("valid spec");
-    let init = InitParams { noise: InitNoise::Fixed { sd: 0.01 }, split_atom: 1, mass_split: MassSplit::Share }.check().expect("valid init");
+    let init =
+        InitParams { noise: InitNoise::Fixed { sd: 0.01 }, split_atom: 1, mass_split: MassSplit::Share }.check().expect("valid init");
     let start = init.start(&truth, spec, n, &mut seed::stream(1, &[("purpose", "init")])).expect("valid start");
     let data = draw_sample(&truth, n, 0.01, &mut seed::stream(1, &[("purpose", "data")])).expect("valid data");
     (start, data)
@@ -73,14 +88,26 @@ pub fn run(root: &Path, sweep_configs: &[Experiment]) -> String {
             sgd.fit(&start, &data, &mut seed::stream(1, &[("purpose", "sgd")]));
         });
         let flops = 10.0 * kernel::flops_loss_grad(&spec, n);
-        let _ = writeln!(s, "| SGD, 10 epochs, batch 32 | {n} | {t:.3} | {:.1} | {:.0}% | {:.0}% |", flops / t / 1e9, 100.0 * flops / t / 1e9 / single_peak, 100.0 * flops / t / 1e9 / measured);
+        let _ = writeln!(
+            s,
+            "| SGD, 10 epochs, batch 32 | {n} | {t:.3} | {:.1} | {:.0}% | {:.0}% |",
+            flops / t / 1e9,
+            100.0 * flops / t / 1e9 / single_peak,
+            100.0 * flops / t / 1e9 / measured
+        );
         let lbfgs = LbfgsParams { memory: 10, tol_grad: 1e-300, tol_cost: 0.0, max_iters: 100 }.check().expect("valid");
         let evals = lbfgs.fit(&start, &data, &mut seed::stream(1, &[])).report.evaluations;
         let t = best_of(3, || {
             lbfgs.fit(&start, &data, &mut seed::stream(1, &[]));
         });
         let flops = evals as f64 * kernel::flops_loss_grad(&spec, n);
-        let _ = writeln!(s, "| L-BFGS, 100 iterations ({evals} evaluations) | {n} | {t:.3} | {:.1} | {:.0}% | {:.0}% |", flops / t / 1e9, 100.0 * flops / t / 1e9 / single_peak, 100.0 * flops / t / 1e9 / measured);
+        let _ = writeln!(
+            s,
+            "| L-BFGS, 100 iterations ({evals} evaluations) | {n} | {t:.3} | {:.1} | {:.0}% | {:.0}% |",
+            flops / t / 1e9,
+            100.0 * flops / t / 1e9 / single_peak,
+            100.0 * flops / t / 1e9 / measured
+        );
     }
     s.push_str("\nScaling of one loss-and-gradient evaluation (d = 32): time per evaluation, and time per sample per atom.\n\n| n | k | ms per evaluation | ns per sample per atom |\n|---|---|---|---|\n");
     for (n, k) in [(1_000usize, 9usize), (10_000, 9), (100_000, 9), (10_000, 3), (10_000, 27)] {
@@ -152,7 +179,9 @@ pub fn measured_dgemm_gflops() -> f64 {
     let mut c = vec![0.0; n * n];
     let t = best_of(3, || {
         // SAFETY: a, b, c are n x n row-major.
-        unsafe { matrixmultiply::dgemm(n, n, n, 1.0, a.as_ptr(), n as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1) };
+        unsafe {
+            matrixmultiply::dgemm(n, n, n, 1.0, a.as_ptr(), n as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1)
+        };
     });
     2.0 * (n * n * n) as f64 / t / 1e9
 }

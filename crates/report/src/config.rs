@@ -59,8 +59,14 @@ pub struct ExperimentConfig {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NGrid {
     /// `count` values log-spaced from `min` to `max`, rounded to integers.
-    LogSpaced { min: u64, max: u64, count: usize },
-    List { values: Vec<u64> },
+    LogSpaced {
+        min: u64,
+        max: u64,
+        count: usize,
+    },
+    List {
+        values: Vec<u64>,
+    },
 }
 
 impl NGrid {
@@ -270,7 +276,9 @@ impl Experiment {
             positive("gbar.n_ref", g.n_ref)?;
             positive("gbar.check_n_ref", g.check_n_ref)?;
             if matches!(g.optimizer, EstimatorParams::Sgd(_)) {
-                return Err(err("field `gbar.optimizer.kind`: sgd is not allowed (lm or lbfgs: G_bar is a converged least-squares fit)".into()));
+                return Err(err(
+                    "field `gbar.optimizer.kind`: sgd is not allowed (lm or lbfgs: G_bar is a converged least-squares fit)".into()
+                ));
             }
             g.optimizer.clone().check().map_err(|e| err(format!("field `gbar.optimizer`: {e}")))?;
             if !(g.start_noise_sd.is_finite() && g.start_noise_sd > 0.0) {
@@ -288,7 +296,10 @@ impl Experiment {
         for (si, s) in c.settings.iter().enumerate() {
             let at = format!("settings[{si}]");
             if !identifier_ok(&s.name) || !names.insert(s.name.clone()) {
-                return Err(err(format!("field `{at}.name`: {:?} is not allowed (a unique identifier: letters, digits, '-', '_')", s.name)));
+                return Err(err(format!(
+                    "field `{at}.name`: {:?} is not allowed (a unique identifier: letters, digits, '-', '_')",
+                    s.name
+                )));
             }
             let t = &s.truth;
             let recipe = TruthParams {
@@ -345,7 +356,10 @@ impl Experiment {
                     f.losses.iter().map(|l| l.name()).chain(crate::pipeline::FIT_QUANTITIES.iter().map(|q| q.to_string())).collect();
                 for th in &f.theory {
                     if !quantities.contains(&th.quantity) {
-                        return Err(err(format!("field `{fat}.theory.quantity`: {:?} is not allowed (one of {quantities:?})", th.quantity)));
+                        return Err(err(format!(
+                            "field `{fat}.theory.quantity`: {:?} is not allowed (one of {quantities:?})",
+                            th.quantity
+                        )));
                     }
                     if let Some(x) = th.exponent {
                         if !x.is_finite() {

@@ -109,9 +109,7 @@ pub struct Panel {
 /// Errors while drawing or writing a figure. Every variant names the file concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum FigureError {
-    #[error(
-        "{path}: could not register or read the embedded DejaVuSans.ttf as font family \"sans-serif\""
-    )]
+    #[error("{path}: could not register or read the embedded DejaVuSans.ttf as font family \"sans-serif\"")]
     Font { path: PathBuf },
     #[error("{path}: invalid figure data: {msg}")]
     InvalidData { path: PathBuf, msg: String },
@@ -128,11 +126,7 @@ pub enum FigureError {
 /// The legend text of a fitted line: `"C n^-s"`, C to 3 significant digits, s to 2 decimals
 /// (for example `1.23 n^-0.49`; a negative s gives `n^0.30`).
 pub fn fit_label(fit: &FitLine) -> String {
-    let exponent = if fit.s >= 0.0 {
-        format!("n^-{:.2}", fit.s)
-    } else {
-        format!("n^{:.2}", -fit.s)
-    };
+    let exponent = if fit.s >= 0.0 { format!("n^-{:.2}", fit.s) } else { format!("n^{:.2}", -fit.s) };
     format!("{} {}", three_significant(fit.c), exponent)
 }
 
@@ -144,60 +138,34 @@ pub fn draw_panel(panel: &Panel, stem: &Path) -> Result<Vec<PathBuf>, FigureErro
 
 /// Draw several panels in one figure, `columns` per row, into `stem.png` and `stem.svg`.
 /// Each cell is [`GRID_CELL_SIZE`]. Returns the paths written (PNG first).
-pub fn draw_grid(
-    panels: &[Panel],
-    columns: usize,
-    stem: &Path,
-) -> Result<Vec<PathBuf>, FigureError> {
+pub fn draw_grid(panels: &[Panel], columns: usize, stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
     let png = with_suffix(stem, "png");
     if columns == 0 {
-        return Err(FigureError::InvalidData {
-            path: png,
-            msg: "a grid needs at least one column".into(),
-        });
+        return Err(FigureError::InvalidData { path: png, msg: "a grid needs at least one column".into() });
     }
     if panels.is_empty() {
-        return Err(FigureError::InvalidData {
-            path: png,
-            msg: "no panels to draw".into(),
-        });
+        return Err(FigureError::InvalidData { path: png, msg: "no panels to draw".into() });
     }
     let columns = columns.min(panels.len());
     let rows = panels.len().div_ceil(columns);
-    let size = (
-        GRID_CELL_SIZE.0 * columns as u32,
-        GRID_CELL_SIZE.1 * rows as u32,
-    );
+    let size = (GRID_CELL_SIZE.0 * columns as u32, GRID_CELL_SIZE.1 * rows as u32);
     draw_figure(panels, columns, size, stem)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Files
 
-fn draw_figure(
-    panels: &[Panel],
-    columns: usize,
-    size: (u32, u32),
-    stem: &Path,
-) -> Result<Vec<PathBuf>, FigureError> {
+fn draw_figure(panels: &[Panel], columns: usize, size: (u32, u32), stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
     let png = with_suffix(stem, "png");
     let svg = with_suffix(stem, "svg");
     register_font().map_err(|()| FigureError::Font { path: png.clone() })?;
     let metrics = glyph_metrics().ok_or_else(|| FigureError::Font { path: png.clone() })?;
     let layouts = panels
         .iter()
-        .map(|p| {
-            PanelData::new(p).map_err(|msg| FigureError::InvalidData {
-                path: png.clone(),
-                msg,
-            })
-        })
+        .map(|p| PanelData::new(p).map_err(|msg| FigureError::InvalidData { path: png.clone(), msg }))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dir) = png.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|source| FigureError::Io {
-            path: dir.into(),
-            source,
-        })?;
+        fs::create_dir_all(dir).map_err(|source| FigureError::Io { path: dir.into(), source })?;
     }
     let rows = panels.len().div_ceil(columns);
 
@@ -205,12 +173,8 @@ fn draw_figure(
     let mut doc = String::new();
     {
         let root = SVGBackend::with_string(&mut doc, size).into_drawing_area();
-        let drawn = render_all(&root, &layouts, rows, columns, TextMode::Whole)
-            .and_then(|()| root.present().map_err(|e| e.to_string()));
-        drawn.map_err(|msg| FigureError::Draw {
-            path: svg.clone(),
-            msg,
-        })?;
+        let drawn = render_all(&root, &layouts, rows, columns, TextMode::Whole).and_then(|()| root.present().map_err(|e| e.to_string()));
+        drawn.map_err(|msg| FigureError::Draw { path: svg.clone(), msg })?;
     }
     atomic_write(&svg, doc.as_bytes())?;
 
@@ -228,10 +192,7 @@ fn draw_figure(
         let _ = fs::remove_file(&tmp);
         return Err(FigureError::Draw { path: png, msg });
     }
-    let synced = fs::OpenOptions::new()
-        .write(true)
-        .open(&tmp)
-        .and_then(|f| f.sync_all());
+    let synced = fs::OpenOptions::new().write(true).open(&tmp).and_then(|f| f.sync_all());
     if let Err(source) = synced.and_then(|()| fs::rename(&tmp, &png)) {
         let _ = fs::remove_file(&tmp);
         return Err(FigureError::Io { path: png, source });
@@ -242,9 +203,7 @@ fn draw_figure(
 /// Register the embedded font once; every later call returns the first result.
 fn register_font() -> Result<(), ()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()
-    });
+    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok {
         Ok(())
     } else {
@@ -264,19 +223,13 @@ fn with_suffix(stem: &Path, ext: &str) -> PathBuf {
 fn temp_path(path: &Path, ext: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}-{k}.{ext}", std::process::id()))
 }
 
 /// Write `bytes` to a temporary file in the same directory, sync it, rename it over `path`.
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FigureError> {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = temp_path(path, &ext);
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -287,10 +240,7 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FigureError> {
     })();
     result.map_err(|source| {
         let _ = fs::remove_file(&tmp);
-        FigureError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        FigureError::Io { path: path.to_path_buf(), source }
     })
 }
 
@@ -311,25 +261,16 @@ impl<'a> PanelData<'a> {
         let mut xs = Vec::new();
         let mut ys = Vec::new();
         for s in &panel.series {
-            let what =
-                |i: usize| format!("panel {:?}, series {:?}, point {i}", panel.title, s.label);
+            let what = |i: usize| format!("panel {:?}, series {:?}, point {i}", panel.title, s.label);
             for (i, p) in s.points.iter().enumerate() {
                 if !(p.n.is_finite() && p.n > 0.0) {
                     return Err(format!("{}: n = {} must be finite and > 0", what(i), p.n));
                 }
                 if !(p.mean.is_finite() && p.mean > 0.0) {
-                    return Err(format!(
-                        "{}: mean = {} must be finite and > 0 on a log axis",
-                        what(i),
-                        p.mean
-                    ));
+                    return Err(format!("{}: mean = {} must be finite and > 0 on a log axis", what(i), p.mean));
                 }
                 if !(p.sd.is_finite() && p.sd >= 0.0) {
-                    return Err(format!(
-                        "{}: sd = {} must be finite and >= 0",
-                        what(i),
-                        p.sd
-                    ));
+                    return Err(format!("{}: sd = {} must be finite and >= 0", what(i), p.sd));
                 }
                 let (lo, hi) = bar_ends(p);
                 xs.push(p.n);
@@ -367,13 +308,7 @@ impl<'a> PanelData<'a> {
         }
         let x = padded_log_range(&xs, 0.05, 0.3);
         let y = padded_log_range(&ys, 0.07, 0.3);
-        Ok(Self {
-            panel,
-            x,
-            y,
-            x_ticks: log_ticks(x.0, x.1),
-            y_ticks: log_ticks(y.0, y.1),
-        })
+        Ok(Self { panel, x, y, x_ticks: log_ticks(x.0, x.1), y_ticks: log_ticks(y.0, y.1) })
     }
 }
 
@@ -397,11 +332,7 @@ fn fit_value(f: &FitLine, n: f64) -> f64 {
 /// least `min_span` decades.
 fn padded_log_range(values: &[f64], pad: f64, min_span: f64) -> (f64, f64) {
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min).log10();
-    let hi = values
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max)
-        .log10();
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max).log10();
     let (mut lo, mut hi) = (lo, hi);
     if hi - lo < min_span {
         let mid = 0.5 * (lo + hi);
@@ -586,11 +517,7 @@ const Y_LABEL_AREA: i32 = 84;
 const MARGIN: i32 = 14;
 const TICK_LEN: i32 = 5;
 
-fn render_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    data: &PanelData<'_>,
-    text: TextMode,
-) -> Result<(), String> {
+fn render_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &PanelData<'_>, text: TextMode) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let panel = data.panel;
     // All text is drawn by `draw_label` below (see `TextMode`); plotters only draws the axes,
@@ -603,14 +530,8 @@ fn render_panel<DB: DrawingBackend>(
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(
-            (data.x.0..data.x.1)
-                .log_scale()
-                .with_key_points(data.x_ticks.bold.clone())
-                .with_light_points(data.x_ticks.light.clone()),
-            (data.y.0..data.y.1)
-                .log_scale()
-                .with_key_points(data.y_ticks.bold.clone())
-                .with_light_points(data.y_ticks.light.clone()),
+            (data.x.0..data.x.1).log_scale().with_key_points(data.x_ticks.bold.clone()).with_light_points(data.x_ticks.light.clone()),
+            (data.y.0..data.y.1).log_scale().with_key_points(data.y_ticks.bold.clone()).with_light_points(data.y_ticks.light.clone()),
         )
         .map_err(err)?;
     chart
@@ -634,12 +555,7 @@ fn render_panel<DB: DrawingBackend>(
     };
     let plot = {
         let (xr, yr) = chart.plotting_area().get_pixel_range();
-        PxRect {
-            x0: xr.start - ax,
-            y0: yr.start - ay,
-            x1: xr.end - ax - 1,
-            y1: yr.end - ay - 1,
-        }
+        PxRect { x0: xr.start - ax, y0: yr.start - ay, x1: xr.end - ax - 1, y1: yr.end - ay - 1 }
     };
     let bottom = plot.y1;
     let mid_x = (plot.x0 + plot.x1) / 2;
@@ -647,61 +563,21 @@ fn render_panel<DB: DrawingBackend>(
 
     // Title, axis descriptions and tick labels.
     let anchor = |h, v| Pos::new(h, v);
-    text.draw(
-        area,
-        &panel.title,
-        TITLE_PX,
-        (mid_x, 12),
-        anchor(HPos::Center, VPos::Top),
-        false,
-    )
-    .map_err(err)?;
+    text.draw(area, &panel.title, TITLE_PX, (mid_x, 12), anchor(HPos::Center, VPos::Top), false).map_err(err)?;
     for &t in &data.x_ticks.bold {
         let (x, _) = to_px(t, data.y.0);
         let pos = (x, plot.y1 + TICK_LEN + 6);
-        text.draw(
-            area,
-            &sci_label(t),
-            TICK_PX,
-            pos,
-            anchor(HPos::Center, VPos::Top),
-            false,
-        )
-        .map_err(err)?;
+        text.draw(area, &sci_label(t), TICK_PX, pos, anchor(HPos::Center, VPos::Top), false).map_err(err)?;
     }
     for &t in &data.y_ticks.bold {
         let (_, y) = to_px(data.x.0, t);
         let pos = (plot.x0 - TICK_LEN - 7, y);
-        text.draw(
-            area,
-            &sci_label(t),
-            TICK_PX,
-            pos,
-            anchor(HPos::Right, VPos::Center),
-            false,
-        )
-        .map_err(err)?;
+        text.draw(area, &sci_label(t), TICK_PX, pos, anchor(HPos::Right, VPos::Center), false).map_err(err)?;
     }
     let x_desc_pos = (mid_x, plot.y1 + TICK_LEN + 6 + TICK_PX as i32 + 12);
-    text.draw(
-        area,
-        &panel.x_label,
-        AXIS_DESC_PX,
-        x_desc_pos,
-        anchor(HPos::Center, VPos::Top),
-        false,
-    )
-    .map_err(err)?;
+    text.draw(area, &panel.x_label, AXIS_DESC_PX, x_desc_pos, anchor(HPos::Center, VPos::Top), false).map_err(err)?;
     let y_desc_pos = (MARGIN + AXIS_DESC_PX as i32 / 2, mid_y);
-    text.draw(
-        area,
-        &panel.y_label,
-        AXIS_DESC_PX,
-        y_desc_pos,
-        anchor(HPos::Center, VPos::Center),
-        true,
-    )
-    .map_err(err)?;
+    text.draw(area, &panel.y_label, AXIS_DESC_PX, y_desc_pos, anchor(HPos::Center, VPos::Center), true).map_err(err)?;
 
     // Pixels that carry data, for choosing where the legend goes.
     let mut occupied: Vec<Px> = Vec::new();
@@ -725,36 +601,18 @@ fn render_panel<DB: DrawingBackend>(
                 Some(lo) => to_px(p.n, lo).1,
                 None => bottom,
             };
-            let y_stop = if lo.is_some() {
-                y_lo
-            } else {
-                y_lo - ARROW_LEN + 1
-            };
+            let y_stop = if lo.is_some() { y_lo } else { y_lo - ARROW_LEN + 1 };
             let bar = [(x, y_hi), (x, y_stop)];
             sample_path(&bar, &mut occupied);
-            area.draw(&PathElement::new(bar.to_vec(), style))
-                .map_err(err)?;
-            area.draw(&PathElement::new(
-                vec![(x - CAP_HALF, y_hi), (x + CAP_HALF, y_hi)],
-                style,
-            ))
-            .map_err(err)?;
+            area.draw(&PathElement::new(bar.to_vec(), style)).map_err(err)?;
+            area.draw(&PathElement::new(vec![(x - CAP_HALF, y_hi), (x + CAP_HALF, y_hi)], style)).map_err(err)?;
             if lo.is_some() {
-                area.draw(&PathElement::new(
-                    vec![(x - CAP_HALF, y_lo), (x + CAP_HALF, y_lo)],
-                    style,
-                ))
-                .map_err(err)?;
+                area.draw(&PathElement::new(vec![(x - CAP_HALF, y_lo), (x + CAP_HALF, y_lo)], style)).map_err(err)?;
             } else {
                 // Clipped at the bottom edge: downward arrowhead with its tip on the edge.
-                let head = vec![
-                    (x - ARROW_HALF, bottom - ARROW_LEN),
-                    (x + ARROW_HALF, bottom - ARROW_LEN),
-                    (x, bottom),
-                ];
+                let head = vec![(x - ARROW_HALF, bottom - ARROW_LEN), (x + ARROW_HALF, bottom - ARROW_LEN), (x, bottom)];
                 occupied.extend(head.iter().copied());
-                area.draw(&Polygon::new(head, colour(s.palette).filled()))
-                    .map_err(err)?;
+                area.draw(&Polygon::new(head, colour(s.palette).filled())).map_err(err)?;
             }
         }
     }
@@ -861,10 +719,7 @@ fn sample_path(line: &[Px], out: &mut Vec<Px>) {
         let steps = (dx.hypot(dy) / 4.0).ceil().max(1.0) as i32;
         for i in 0..=steps {
             let t = f64::from(i) / f64::from(steps);
-            out.push((
-                (f64::from(w[0].0) + dx * t).round() as i32,
-                (f64::from(w[0].1) + dy * t).round() as i32,
-            ));
+            out.push(((f64::from(w[0].0) + dx * t).round() as i32, (f64::from(w[0].1) + dy * t).round() as i32));
         }
     }
 }
@@ -890,23 +745,12 @@ fn draw_marker<DB: DrawingBackend>(
         Marker::Triangle => {
             let pts = vec![(x, y - r - 2), (x + r + 1, y + r), (x - r - 1, y + r)];
             area.draw(&Polygon::new(pts.clone(), fill))?;
-            area.draw(&PathElement::new(
-                [pts.clone(), vec![pts[0]]].concat(),
-                edge,
-            ))
+            area.draw(&PathElement::new([pts.clone(), vec![pts[0]]].concat(), edge))
         }
         Marker::Diamond => {
-            let pts = vec![
-                (x, y - r - 2),
-                (x + r + 1, y),
-                (x, y + r + 2),
-                (x - r - 1, y),
-            ];
+            let pts = vec![(x, y - r - 2), (x + r + 1, y), (x, y + r + 2), (x - r - 1, y)];
             area.draw(&Polygon::new(pts.clone(), fill))?;
-            area.draw(&PathElement::new(
-                [pts.clone(), vec![pts[0]]].concat(),
-                edge,
-            ))
+            area.draw(&PathElement::new([pts.clone(), vec![pts[0]]].concat(), edge))
         }
     }
 }
@@ -925,13 +769,7 @@ fn draw_legend<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let mut entries: Vec<(LegendGlyph, String)> = Vec::new();
     for s in &panel.series {
-        entries.push((
-            LegendGlyph::Series {
-                palette: s.palette,
-                dashed: s.dashed,
-            },
-            s.label.clone(),
-        ));
+        entries.push((LegendGlyph::Series { palette: s.palette, dashed: s.dashed }, s.label.clone()));
         if let Some(f) = &s.fit {
             entries.push((LegendGlyph::Fit { palette: s.palette }, fit_label(f)));
         }
@@ -962,12 +800,7 @@ fn draw_legend<DB: DrawingBackend>(
     let mut best = corners[0];
     let mut best_count = usize::MAX;
     for &(x0, y0) in &corners {
-        let r = PxRect {
-            x0,
-            y0,
-            x1: x0 + w,
-            y1: y0 + h,
-        };
+        let r = PxRect { x0, y0, x1: x0 + w, y1: y0 + h };
         let count = occupied.iter().filter(|p| r.contains(**p)).count();
         if count < best_count {
             best = (x0, y0);
@@ -975,14 +808,8 @@ fn draw_legend<DB: DrawingBackend>(
         }
     }
     let (x0, y0) = best;
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + w, y0 + h)],
-        WHITE_BG.mix(0.88).filled(),
-    ))?;
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + w, y0 + h)],
-        BLACK.mix(0.45).stroke_width(1),
-    ))?;
+    area.draw(&Rectangle::new([(x0, y0), (x0 + w, y0 + h)], WHITE_BG.mix(0.88).filled()))?;
+    area.draw(&Rectangle::new([(x0, y0), (x0 + w, y0 + h)], BLACK.mix(0.45).stroke_width(1)))?;
     for (i, (glyph, label)) in entries.iter().enumerate() {
         let cy = y0 + PAD + ROW_H * i as i32 + ROW_H / 2 - 2;
         let gx0 = x0 + PAD;
@@ -991,22 +818,12 @@ fn draw_legend<DB: DrawingBackend>(
             LegendGlyph::Series { palette, dashed } => {
                 let c = colour(palette);
                 let pattern = if dashed { DASHED } else { SOLID };
-                draw_patterned(
-                    area,
-                    &[(gx0, cy), (gx1, cy)],
-                    pattern,
-                    c.stroke_width(LINE_W),
-                )?;
+                draw_patterned(area, &[(gx0, cy), (gx1, cy)], pattern, c.stroke_width(LINE_W))?;
                 draw_marker(area, marker(palette), ((gx0 + gx1) / 2, cy), c)?;
             }
             LegendGlyph::Fit { palette } => {
                 let c = colour(palette);
-                draw_patterned(
-                    area,
-                    &[(gx0, cy), (gx1, cy)],
-                    DASH_DOT,
-                    c.stroke_width(LINE_W),
-                )?;
+                draw_patterned(area, &[(gx0, cy), (gx1, cy)], DASH_DOT, c.stroke_width(LINE_W))?;
             }
         }
         let pos = Pos::new(HPos::Left, VPos::Center);
@@ -1033,9 +850,7 @@ enum TextMode {
 
 impl TextMode {
     fn style(size: u32, pos: Pos, rotate: bool) -> TextStyle<'static> {
-        let style = TextStyle::from((FONT_FAMILY, size).into_font())
-            .color(&TEXT)
-            .pos(pos);
+        let style = TextStyle::from((FONT_FAMILY, size).into_font()).color(&TEXT).pos(pos);
         if rotate {
             style.transform(FontTransform::Rotate270)
         } else {
@@ -1068,9 +883,7 @@ impl TextMode {
             return Ok(());
         }
         let metrics = match self {
-            TextMode::Whole => {
-                return area.draw_text(text, &Self::style(size, anchor, rotate), pos)
-            }
+            TextMode::Whole => return area.draw_text(text, &Self::style(size, anchor, rotate), pos),
             TextMode::PerGlyph(m) => m,
         };
         let total = self.width(area, text, size)?;
@@ -1085,18 +898,10 @@ impl TextMode {
             if c.is_whitespace() {
                 continue;
             }
-            let pen = if i == 0 {
-                0
-            } else {
-                self.width(area, &text[..i], size)?
-            };
+            let pen = if i == 0 { 0 } else { self.width(area, &text[..i], size)? };
             let bearing = metrics.left_bearing_px(c, size as f32);
             let along = start + pen + bearing;
-            let p = if rotate {
-                (pos.0, pos.1 - along)
-            } else {
-                (pos.0 + along, pos.1)
-            };
+            let p = if rotate { (pos.0, pos.1 - along) } else { (pos.0 + along, pos.1) };
             area.draw_text(c.encode_utf8(&mut buf), &glyph_style, p)?;
         }
         Ok(())
@@ -1202,15 +1007,9 @@ impl GlyphMetrics {
         let rd = Reader(self.font);
         let g = self.glyph_id(c)? as usize;
         let (o0, o1) = if self.loca_long {
-            (
-                rd.u32(self.loca + 4 * g)? as usize,
-                rd.u32(self.loca + 4 * g + 4)? as usize,
-            )
+            (rd.u32(self.loca + 4 * g)? as usize, rd.u32(self.loca + 4 * g + 4)? as usize)
         } else {
-            (
-                2 * rd.u16(self.loca + 2 * g)? as usize,
-                2 * rd.u16(self.loca + 2 * g + 2)? as usize,
-            )
+            (2 * rd.u16(self.loca + 2 * g)? as usize, 2 * rd.u16(self.loca + 2 * g + 2)? as usize)
         };
         (o1 > o0).then_some(())?;
         rd.i16(self.glyf + o0 + 2)
@@ -1218,9 +1017,7 @@ impl GlyphMetrics {
 
     /// The left bearing in whole pixels that ab_glyph drops when it crops a glyph's bitmap.
     fn left_bearing_px(&self, c: char, size: f32) -> i32 {
-        self.x_min(c).map_or(0, |x| {
-            (f32::from(x) * size / self.height_units).floor() as i32
-        })
+        self.x_min(c).map_or(0, |x| (f32::from(x) * size / self.height_units).floor() as i32)
     }
 }
 

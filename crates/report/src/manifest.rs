@@ -20,35 +20,21 @@ use sha2::{Digest, Sha256};
 /// (`.<name>.<pid>-<k>.tmp`), which is flushed, fsynced and renamed over `path`. Readers see
 /// either the old file or the complete new one, never a truncated one. If `write` (or any later
 /// step) fails, the temporary file is removed and `path` is left untouched.
-pub fn atomic_write(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> io::Result<()>,
-) -> io::Result<()> {
+pub fn atomic_write(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{}: not a file path", path.display()),
-        )
-    })?;
+    let name =
+        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{}: not a file path", path.display())))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".{}.{}-{k}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.{}-{k}.tmp", name.to_string_lossy(), std::process::id()));
     let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-    let result = write(&mut file)
-        .and_then(|()| file.flush())
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, path)
-        });
+    let result = write(&mut file).and_then(|()| file.flush()).and_then(|()| file.sync_all()).and_then(|()| {
+        drop(file);
+        fs::rename(&tmp, path)
+    });
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -100,10 +86,7 @@ pub enum ManifestError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("{}: invalid manifest JSON: {source}", path.display())]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Json { path: PathBuf, source: serde_json::Error },
     #[error("{}: not a relative path inside the output root", path.display())]
     NotRelative { path: PathBuf },
 }
@@ -142,33 +125,17 @@ pub struct Manifest {
 /// A discrepancy found by [`Manifest::verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerifyProblem {
-    Missing {
-        path: String,
-    },
-    Changed {
-        path: String,
-        expected: String,
-        actual: String,
-    },
-    Unreadable {
-        path: String,
-        error: String,
-    },
+    Missing { path: String },
+    Changed { path: String, expected: String, actual: String },
+    Unreadable { path: String, error: String },
 }
 
 impl fmt::Display for VerifyProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Missing { path } => write!(f, "{path}: missing"),
-            Self::Changed {
-                path,
-                expected,
-                actual,
-            } => {
-                write!(
-                    f,
-                    "{path}: changed (sha256 expected {expected}, actual {actual})"
-                )
+            Self::Changed { path, expected, actual } => {
+                write!(f, "{path}: changed (sha256 expected {expected}, actual {actual})")
             }
             Self::Unreadable { path, error } => write!(f, "{path}: unreadable: {error}"),
         }
@@ -177,45 +144,25 @@ impl fmt::Display for VerifyProblem {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
-        let text = fs::read_to_string(path).map_err(|source| ManifestError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| ManifestError::Json {
-            path: path.to_owned(),
-            source,
-        })
+        let text = fs::read_to_string(path).map_err(|source| ManifestError::Io { path: path.to_owned(), source })?;
+        serde_json::from_str(&text).map_err(|source| ManifestError::Json { path: path.to_owned(), source })
     }
 
     /// Writes pretty-printed JSON (keys in struct / sorted-map order, so the output is
     /// deterministic) atomically.
     pub fn save(&self, path: &Path) -> Result<(), ManifestError> {
-        let mut text =
-            serde_json::to_string_pretty(self).map_err(|source| ManifestError::Json {
-                path: path.to_owned(),
-                source,
-            })?;
+        let mut text = serde_json::to_string_pretty(self).map_err(|source| ManifestError::Json { path: path.to_owned(), source })?;
         text.push('\n');
-        atomic_write_bytes(path, text.as_bytes()).map_err(|source| ManifestError::Io {
-            path: path.to_owned(),
-            source,
-        })
+        atomic_write_bytes(path, text.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_owned(), source })
     }
 
     /// Hashes `root/rel_path` and records it under `rel_path` ('/'-separated). `rel_path` may also
     /// be an absolute path inside `root`. Returns the new entry.
-    pub fn record_file(
-        &mut self,
-        root: &Path,
-        rel_path: &Path,
-    ) -> Result<&FileEntry, ManifestError> {
+    pub fn record_file(&mut self, root: &Path, rel_path: &Path) -> Result<&FileEntry, ManifestError> {
         let rel = rel_path.strip_prefix(root).unwrap_or(rel_path);
-        let key = manifest_key(rel).ok_or_else(|| ManifestError::NotRelative {
-            path: rel_path.to_owned(),
-        })?;
+        let key = manifest_key(rel).ok_or_else(|| ManifestError::NotRelative { path: rel_path.to_owned() })?;
         let full = root.join(rel);
-        let (sha256, bytes) =
-            sha256_and_len(&full).map_err(|source| ManifestError::Io { path: full, source })?;
+        let (sha256, bytes) = sha256_and_len(&full).map_err(|source| ManifestError::Io { path: full, source })?;
         self.files.insert(key.clone(), FileEntry { sha256, bytes });
         Ok(&self.files[&key])
     }
@@ -227,18 +174,9 @@ impl Manifest {
             let path = key.clone();
             match sha256_and_len(&root.join(key)) {
                 Ok((actual, _)) if actual == entry.sha256 => {}
-                Ok((actual, _)) => problems.push(VerifyProblem::Changed {
-                    path,
-                    expected: entry.sha256.clone(),
-                    actual,
-                }),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    problems.push(VerifyProblem::Missing { path })
-                }
-                Err(e) => problems.push(VerifyProblem::Unreadable {
-                    path,
-                    error: e.to_string(),
-                }),
+                Ok((actual, _)) => problems.push(VerifyProblem::Changed { path, expected: entry.sha256.clone(), actual }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => problems.push(VerifyProblem::Missing { path }),
+                Err(e) => problems.push(VerifyProblem::Unreadable { path, error: e.to_string() }),
             }
         }
         problems
@@ -276,22 +214,13 @@ impl RunInfo {
             .collect();
         let host = run_tool(Command::new("uname").arg("-srm"))
             .filter(|s| !s.is_empty())
-            .or_else(|| {
-                fs::read_to_string("/etc/hostname")
-                    .ok()
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-            });
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+            .or_else(|| fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         Self {
             git_dirty: git_status.as_ref().is_none_or(|s| !s.is_empty()),
             git_commit: git_commit.unwrap_or_else(|| UNKNOWN.to_owned()),
-            cargo_lock_sha256: sha256_file(&root.join("Cargo.lock"))
-                .unwrap_or_else(|_| UNKNOWN.to_owned()),
-            rustc_version: run_tool(Command::new("rustc").arg("--version"))
-                .unwrap_or_else(|| UNKNOWN.to_owned()),
+            cargo_lock_sha256: sha256_file(&root.join("Cargo.lock")).unwrap_or_else(|_| UNKNOWN.to_owned()),
+            rustc_version: run_tool(Command::new("rustc").arg("--version")).unwrap_or_else(|| UNKNOWN.to_owned()),
             host: host.unwrap_or_else(|| UNKNOWN.to_owned()),
             config_sha256,
             wall_s,
@@ -304,9 +233,7 @@ impl RunInfo {
 /// Trimmed stdout of a successful command, or None if it could not run or failed.
 fn run_tool(command: &mut Command) -> Option<String> {
     let out = command.stderr(std::process::Stdio::null()).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
@@ -322,12 +249,7 @@ pub fn format_utc(unix_secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// SHA-256 of a byte string, as 64 lowercase hex digits.

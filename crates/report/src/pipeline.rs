@@ -2,7 +2,9 @@
 
 use crate::config::Experiment;
 use crate::rows::{FitRow, ParamRow, RateRow};
-use crate::run::{code_fingerprint, fingerprint, from_bits, gbar_cache_path, param_rows, read_journals, Context, Journal, JournalEntry, Shard};
+use crate::run::{
+    code_fingerprint, fingerprint, from_bits, gbar_cache_path, param_rows, read_journals, Context, Journal, JournalEntry, Shard,
+};
 use crate::store;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -88,7 +90,9 @@ pub fn run(exp: &Experiment, paths: &Paths, shard: Shard, estimator: Option<&str
     let ctx = Context::prepare(exp, &paths.cache_dir(), &paths.code)?;
     let journal = Journal::open(&paths.journal_dir().join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count)))?;
     let pb = if progress { ProgressBar::new(units.len() as u64) } else { ProgressBar::hidden() };
-    pb.set_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} fits, eta {eta}").expect("valid template"));
+    pb.set_style(
+        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} fits, eta {eta}").expect("valid template"),
+    );
     pb.set_prefix(exp.id().to_string());
     // larger n first: the longest units start early, so the tail of the run stays short
     units.sort_by(|a, b| b.n.cmp(&a.n));
@@ -233,7 +237,8 @@ fn gbar_records(exp: &Experiment, paths: &Paths) -> Result<Vec<(crate::run::Gbar
         for (fi, f) in s.fits.iter().enumerate() {
             if f.target == crate::config::Target::Gbar {
                 let path = gbar_cache_path(exp, si, fi, &paths.cache_dir(), &paths.code);
-                let rec: crate::run::GbarRecord = serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
+                let rec: crate::run::GbarRecord =
+                    serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
                 out.push((rec, s.fit_spec(f, &exp.config)));
             }
         }
@@ -244,7 +249,8 @@ fn gbar_records(exp: &Experiment, paths: &Paths) -> Result<Vec<(crate::run::Gbar
 /// Quantities measured on every fit besides its losses: the L2 error of the regression function
 /// and the per-atom errors (largest over over-fitted / singly fitted atoms; `expert_err` is the
 /// largest expert error over all atoms).
-pub const FIT_QUANTITIES: [&str; 6] = ["l2_error", "expert_err", "param_err_over", "param_err_single", "expert_err_over", "expert_err_single"];
+pub const FIT_QUANTITIES: [&str; 6] =
+    ["l2_error", "expert_err", "param_err_over", "param_err_single", "expert_err_over", "expert_err_single"];
 
 /// The value of quantity `q` on a row (a loss name, or one of [`FIT_QUANTITIES`]).
 pub fn quantity(row: &FitRow, q: &str) -> Option<f64> {
@@ -363,11 +369,24 @@ pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
 }
 
 pub fn summary_csv(rows: &[SummaryRow]) -> String {
-    let mut s = String::from("experiment,setting,gate_fit,estimator,quantity,n,mean,sd,mcse,reps,excluded,not_converged,fits_with_empty_cells\n");
+    let mut s =
+        String::from("experiment,setting,gate_fit,estimator,quantity,n,mean,sd,mcse,reps,excluded,not_converged,fits_with_empty_cells\n");
     for r in rows {
         s.push_str(&format!(
             "{},{},{},{},{},{},{:.6e},{:.6e},{:.6e},{},{},{},{}\n",
-            r.experiment, r.setting, r.gate_fit, r.estimator, r.quantity, r.n, r.mean, r.sd, r.mcse, r.reps, r.excluded, r.not_converged, r.empty_cells
+            r.experiment,
+            r.setting,
+            r.gate_fit,
+            r.estimator,
+            r.quantity,
+            r.n,
+            r.mean,
+            r.sd,
+            r.mcse,
+            r.reps,
+            r.excluded,
+            r.not_converged,
+            r.empty_cells
         ));
     }
     s
@@ -389,10 +408,22 @@ pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
         // The largest half of the n grid: closer to the asymptotic regime the theorems describe
         // (at n = 10^3 a 9-atom fit in d = 32 has 594 parameters for 1000 points).
         let upper = cells[cells.len() / 2..].to_vec();
-        for (method_label, method, cells) in [("log_mean", RateMethod::LogMean, &cells), ("all_reps", RateMethod::AllReps, &cells), (UPPER_HALF, RateMethod::LogMean, &upper)] {
+        for (method_label, method, cells) in [
+            ("log_mean", RateMethod::LogMean, &cells),
+            ("all_reps", RateMethod::AllReps, &cells),
+            (UPPER_HALF, RateMethod::LogMean, &upper),
+        ] {
             let mut rng = seed::stream(
                 exp.config.seed,
-                &[("experiment", exp.id()), ("setting", &setting), ("fit", &gate), ("estimator", &est), ("quantity", &q), ("method", method_label), ("purpose", "bootstrap")],
+                &[
+                    ("experiment", exp.id()),
+                    ("setting", &setting),
+                    ("fit", &gate),
+                    ("estimator", &est),
+                    ("quantity", &q),
+                    ("method", method_label),
+                    ("purpose", "bootstrap"),
+                ],
             );
             let Some(fit) = fit_rate(cells, method, exp.config.rates.n_boot, &mut rng) else { continue };
             let cmp = smoe_metrics::compare_power_vs_log_rate(cells, method);

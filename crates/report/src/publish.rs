@@ -66,7 +66,8 @@ pub fn figure_list(exp: &Experiment) -> Vec<(String, String)> {
             format!("{id}: the same loss under each estimator, and at the starting point (grey): how much of the picture is the optimiser or the initialisation?"),
         ));
     }
-    let both_gates = exp.settings.iter().any(|s| s.fits.iter().any(|f| f.gate.name() == "sigmoid") && s.fits.iter().any(|f| f.gate.name() == "softmax"));
+    let both_gates =
+        exp.settings.iter().any(|s| s.fits.iter().any(|f| f.gate.name() == "sigmoid") && s.fits.iter().any(|f| f.gate.name() == "softmax"));
     if both_gates {
         for (e, _) in &exp.estimators {
             out.push((
@@ -149,7 +150,9 @@ pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
                 if !(gates.contains(&"sigmoid") && gates.contains(&"softmax")) {
                     continue;
                 }
-                for (q, what) in [("expert_err", "largest expert error sup_x |h - h_target|"), ("l2_error", "L2(mu) error of the regression function")] {
+                for (q, what) in
+                    [("expert_err", "largest expert error sup_x |h - h_target|"), ("l2_error", "L2(mu) error of the regression function")]
+                {
                     let series = s
                         .fits
                         .iter()
@@ -161,7 +164,12 @@ pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
                             dashed: false,
                         })
                         .collect();
-                    panels.push(Panel { title: format!("{id} {}: {q} ({est})", s.name), y_label: what.into(), x_label: "sample size n".into(), series });
+                    panels.push(Panel {
+                        title: format!("{id} {}: {q} ({est})", s.name),
+                        y_label: what.into(),
+                        x_label: "sample size n".into(),
+                        series,
+                    });
                 }
             }
             if !panels.is_empty() {
@@ -220,7 +228,13 @@ pub fn figures(exps: &[Experiment], root: &Path) -> Result<usize> {
                         .collect();
                     let start = points(&sum, &s.name, gate, &exp.estimators[0].0, &format!("start:{q}"));
                     if start.len() >= 2 {
-                        series.push(Series { label: "at the start".into(), palette: Palette::Other(7), points: start, fit: None, dashed: true });
+                        series.push(Series {
+                            label: "at the start".into(),
+                            palette: Palette::Other(7),
+                            points: start,
+                            fit: None,
+                            dashed: true,
+                        });
                     }
                     panels.push(Panel {
                         title: format!("{id} {}: {gate} fit, {q}", s.name),
@@ -253,14 +267,39 @@ pub fn rates_markdown(rates: &[RateRow]) -> String {
     for r in rates.iter().filter(|r| r.method == "log_mean") {
         let all = rates
             .iter()
-            .find(|a| a.method == "all_reps" && a.setting == r.setting && a.gate_fit == r.gate_fit && a.estimator == r.estimator && a.loss_name == r.loss_name && a.experiment == r.experiment)
+            .find(|a| {
+                a.method == "all_reps"
+                    && a.setting == r.setting
+                    && a.gate_fit == r.gate_fit
+                    && a.estimator == r.estimator
+                    && a.loss_name == r.loss_name
+                    && a.experiment == r.experiment
+            })
             .map(|a| fmt_num(a.slope))
             .unwrap_or_default();
         let theory = if r.theory.is_nan() { r.theory_label.clone() } else { format!("{} ({})", fmt_num(r.theory), r.theory_label) };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} ± {} | [{}, {}] | {} | {}, {} | {:.0}–{:.0} | {} | {} | {} |",
-            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, theory, fmt_num(r.slope), fmt_num(r.se), fmt_num(r.ci_low), fmt_num(r.ci_high), all, fmt_num(r.log_rate_q), fmt_num(r.delta_aic), r.n_min, r.n_max, r.reps, r.excluded, r.verdict
+            r.experiment,
+            r.setting,
+            r.expert,
+            r.gate_fit,
+            r.estimator,
+            r.loss_name,
+            theory,
+            fmt_num(r.slope),
+            fmt_num(r.se),
+            fmt_num(r.ci_low),
+            fmt_num(r.ci_high),
+            all,
+            fmt_num(r.log_rate_q),
+            fmt_num(r.delta_aic),
+            r.n_min,
+            r.n_max,
+            r.reps,
+            r.excluded,
+            r.verdict
         );
     }
     s
@@ -273,7 +312,29 @@ pub fn rates_csv(rates: &[RateRow]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{},{},{},\"{}\",{},{:.4},{:.4}",
-            r.experiment, r.setting, r.expert, r.gate_fit, r.estimator, r.loss_name, r.method, r.slope, r.se, r.boot_se, r.ci_low, r.ci_high, r.intercept, r.n_min, r.n_max, r.n_values, r.reps, r.excluded, r.theory, r.theory_label.replace('"', "'"), r.verdict, r.log_rate_q, r.delta_aic
+            r.experiment,
+            r.setting,
+            r.expert,
+            r.gate_fit,
+            r.estimator,
+            r.loss_name,
+            r.method,
+            r.slope,
+            r.se,
+            r.boot_se,
+            r.ci_low,
+            r.ci_high,
+            r.intercept,
+            r.n_min,
+            r.n_max,
+            r.n_values,
+            r.reps,
+            r.excluded,
+            r.theory,
+            r.theory_label.replace('"', "'"),
+            r.verdict,
+            r.log_rate_q,
+            r.delta_aic
         );
     }
     s
@@ -315,7 +376,10 @@ pub fn tables(exps: &[Experiment], root: &Path) -> Result<()> {
         format!("# Sample size needed to reach an error eps, sigmoid against softmax gating on the same data\n\nn(eps) inverts the fitted curve (log of the mean error on log n); intervals are bootstrap 95% (replications resampled within each n). The expert error is the largest sup_x |h(x; eta_hat) - h(x; eta_target)| over atoms; each gate is scored against its own target (G*, or G_bar for a misspecified fit). Rows marked extrapolated lie outside the n range run.\n{complexity}").as_bytes(),
     )?;
     let sensitivity = crate::analysis::sensitivity_markdown(exps, &all_rates);
-    crate::manifest::atomic_write_bytes(&dir.join("sensitivity.md"), format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}").as_bytes())?;
+    crate::manifest::atomic_write_bytes(
+        &dir.join("sensitivity.md"),
+        format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}").as_bytes(),
+    )?;
 
     let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
     r.push_str("Generated by `smoe tables` from the files under data/; do not edit by hand. Every number traces back to data/<experiment>/fits.parquet, its config in workflow/ and the commit in data/manifest.json.\n\n");
@@ -335,7 +399,14 @@ pub fn tables(exps: &[Experiment], root: &Path) -> Result<()> {
     r.push_str(&complexity);
     r.push('\n');
     for (exp, l) in exps.iter().zip(&loaded) {
-        let _ = writeln!(r, "## {}: {}\n\nReproduces: {}. Config: `{}`.\n", exp.id(), exp.config.title, exp.config.paper_ref, exp.path.display());
+        let _ = writeln!(
+            r,
+            "## {}: {}\n\nReproduces: {}. Config: `{}`.\n",
+            exp.id(),
+            exp.config.title,
+            exp.config.paper_ref,
+            exp.path.display()
+        );
         for (stem, caption) in figure_list(exp) {
             let _ = writeln!(r, "![{caption}]({stem}.png)\n\n*{caption}.*\n");
         }
@@ -391,12 +462,18 @@ pub fn gbar_settling(check_csv: &str, sum: &[SummaryRow]) -> Vec<GbarSettling> {
     let Some(header) = lines.next() else { return Vec::new() };
     let cols: Vec<&str> = header.split(',').collect();
     let col = |name: &str| cols.iter().position(|c| *c == name);
-    let (Some(is), Some(ig), Some(idr), Some(ish)) = (col("setting"), col("gate"), col("d3_drift"), col("d3_shift")) else { return Vec::new() };
+    let (Some(is), Some(ig), Some(idr), Some(ish)) = (col("setting"), col("gate"), col("d3_drift"), col("d3_shift")) else {
+        return Vec::new();
+    };
     lines
         .filter_map(|line| {
             let v: Vec<&str> = line.split(',').collect();
             let (setting, gate) = (v.get(is)?.to_string(), v.get(ig)?.to_string());
-            let smallest_d3 = sum.iter().filter(|r| r.setting == setting && r.gate_fit == gate && r.quantity == "D3" && r.mean.is_finite()).map(|r| r.mean).fold(f64::INFINITY, f64::min);
+            let smallest_d3 = sum
+                .iter()
+                .filter(|r| r.setting == setting && r.gate_fit == gate && r.quantity == "D3" && r.mean.is_finite())
+                .map(|r| r.mean)
+                .fold(f64::INFINITY, f64::min);
             Some(GbarSettling { d3_drift: v.get(idr)?.parse().ok()?, d3_shift: v.get(ish)?.parse().ok()?, smallest_d3, setting, gate })
         })
         .collect()
@@ -410,7 +487,18 @@ fn gbar_settling_markdown(exps: &[Experiment], loaded: &[Loaded], root: &Path) -
             if s.is_empty() {
                 s.push_str("| experiment / setting / fit | D3 drift (second half) | D3 shift (other sample) | smallest mean D3 | ratio | verdict |\n|---|---|---|---|---|---|\n");
             }
-            let _ = writeln!(s, "| {} / {} / {} | {:.3} | {:.3} | {:.3} | {:.0}% | **{}** |", exp.id(), g.setting, g.gate, g.d3_drift, g.d3_shift, g.smallest_d3, 100.0 * g.fraction(), g.verdict());
+            let _ = writeln!(
+                s,
+                "| {} / {} / {} | {:.3} | {:.3} | {:.3} | {:.0}% | **{}** |",
+                exp.id(),
+                g.setting,
+                g.gate,
+                g.d3_drift,
+                g.d3_shift,
+                g.smallest_d3,
+                100.0 * g.fraction(),
+                g.verdict()
+            );
         }
     }
     s
@@ -446,8 +534,7 @@ pub fn write_manifest(exps: &[Experiment], root: &Path, command: &str, wall_s: f
 /// reported on stderr but are not problems.
 pub fn verify(root: &Path) -> Result<Vec<VerifyProblem>> {
     let m = Manifest::load(&root.join("data").join("manifest.json"))?;
-    Ok(m
-        .verify(root)
+    Ok(m.verify(root)
         .into_iter()
         .filter(|p| match p {
             VerifyProblem::Missing { path } if archive_only(path) => {

@@ -237,9 +237,11 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let computed: Vec<std::io::Result<GbarRecord>> = jobs.par_iter().map(|&(si, fi)| gbar(exp, &truths[si], si, fi, &gbar_cache_path(exp, si, fi, cache_dir, code))).collect();
+        let computed: Vec<std::io::Result<GbarRecord>> =
+            jobs.par_iter().map(|&(si, fi)| gbar(exp, &truths[si], si, fi, &gbar_cache_path(exp, si, fi, cache_dir, code))).collect();
         let mut gbars = Vec::new();
-        let mut targets: Vec<Vec<Mixture>> = exp.settings.iter().enumerate().map(|(si, s)| vec![truths[si].clone(); s.fits.len()]).collect();
+        let mut targets: Vec<Vec<Mixture>> =
+            exp.settings.iter().enumerate().map(|(si, s)| vec![truths[si].clone(); s.fits.len()]).collect();
         for ((si, fi), rec) in jobs.into_iter().zip(computed) {
             let rec = rec?;
             let spec = exp.settings[si].fit_spec(&exp.settings[si].fits[fi], &exp.config);
@@ -265,13 +267,25 @@ impl<'a> Context<'a> {
         let spec = setting.fit_spec(fit_cfg, cfg);
         let start = exp
             .init
-            .start(truth, spec, u.n as usize, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("n", &n), ("rep", &rep), ("purpose", "init")]))
+            .start(
+                truth,
+                spec,
+                u.n as usize,
+                &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("n", &n), ("rep", &rep), ("purpose", "init")]),
+            )
             .expect("validated init");
         let t0 = std::time::Instant::now();
         let Fit { mixture, report } = estimator.fit(
             &start,
             &data,
-            &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("estimator", est_name), ("n", &n), ("rep", &rep), ("purpose", "sgd")]),
+            &mut exp.stream(&[
+                ("setting", &setting.name),
+                ("fit", gate),
+                ("estimator", est_name),
+                ("n", &n),
+                ("rep", &rep),
+                ("purpose", "sgd"),
+            ]),
         );
         let wall_s = t0.elapsed().as_secs_f64();
         let target = &self.targets[u.setting][u.fit];
@@ -342,13 +356,20 @@ fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, path: &Path) ->
     // the split start, perturbed so that the copies can separate; both reference fits share it
     let start = exp
         .init
-        .perturbed_centre(truth, spec, g.start_noise_sd, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_start")]))
+        .perturbed_centre(
+            truth,
+            spec,
+            g.start_noise_sd,
+            &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_start")]),
+        )
         .expect("validated init");
     let optimizer = g.optimizer.clone().check().expect("validated optimizer");
-    let reference = reference_sample(truth, g.n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
+    let reference =
+        reference_sample(truth, g.n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
     let (mid, main) = fit_in_halves(&optimizer, &start, &reference);
     drop(reference);
-    let check_sample = reference_sample(truth, g.check_n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
+    let check_sample =
+        reference_sample(truth, g.check_n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
     let (_, check) = fit_in_halves(&optimizer, &start, &check_sample);
     let x = exp.eval_inputs(si);
     let rec = GbarRecord {
@@ -378,7 +399,8 @@ fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, path: &Path) ->
 pub fn read_journals(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<JournalEntry>>> {
     let mut out: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
     files.sort();
     for f in files {
         let reader = std::io::BufReader::new(std::fs::File::open(&f)?);

@@ -11,8 +11,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, PolarsError, PolarsResult};
-use polars_io::SerReader;
 use polars_io::parquet::{read::ParquetReader, write::ParquetWriter};
+use polars_io::SerReader;
 
 use crate::manifest::atomic_write;
 use crate::rows::{FitRow, ParamRow, RateRow};
@@ -26,17 +26,10 @@ pub enum StoreError {
     #[error("{}: reading Parquet: {source}", path.display())]
     Read { path: PathBuf, source: PolarsError },
     #[error("{}: column `{column}`: {problem}", path.display())]
-    Column {
-        path: PathBuf,
-        column: &'static str,
-        problem: String,
-    },
+    Column { path: PathBuf, column: &'static str, problem: String },
     /// Building the in-memory frame failed (no file involved).
     #[error("building the {table} frame: {source}")]
-    Frame {
-        table: &'static str,
-        source: PolarsError,
-    },
+    Frame { table: &'static str, source: PolarsError },
 }
 
 /// A Rust field type with a Parquet column type.
@@ -50,10 +43,7 @@ trait Cell: Sized {
 
 impl Cell for String {
     fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
-        Column::new(
-            name.into(),
-            values.map(String::as_str).collect::<Vec<&str>>(),
-        )
+        Column::new(name.into(), values.map(String::as_str).collect::<Vec<&str>>())
     }
     fn values(column: &Column) -> PolarsResult<Vec<Option<Self>>> {
         Ok(column.str()?.iter().map(|v| v.map(str::to_owned)).collect())
@@ -76,50 +66,26 @@ numeric_cell!(u64 => u64, u32 => u32, f64 => f64);
 
 /// The values of column `name` of a frame read from `path`, which must exist, have the Rust
 /// type's column type, and contain no nulls.
-fn column_values<T: Cell>(
-    df: &DataFrame,
-    name: &'static str,
-    path: &Path,
-) -> Result<Vec<T>, StoreError> {
-    let problem = |problem: String| StoreError::Column {
-        path: path.to_owned(),
-        column: name,
-        problem,
-    };
+fn column_values<T: Cell>(df: &DataFrame, name: &'static str, path: &Path) -> Result<Vec<T>, StoreError> {
+    let problem = |problem: String| StoreError::Column { path: path.to_owned(), column: name, problem };
     let column = df.column(name).map_err(|_| problem("missing".into()))?;
     let values = T::values(column).map_err(|e| problem(e.to_string()))?;
     let n = values.len();
-    values
-        .into_iter()
-        .collect::<Option<Vec<T>>>()
-        .ok_or_else(|| problem(format!("{} null value(s) out of {n}", column.null_count())))
+    values.into_iter().collect::<Option<Vec<T>>>().ok_or_else(|| problem(format!("{} null value(s) out of {n}", column.null_count())))
 }
 
 fn write_frame(path: &Path, mut df: DataFrame) -> Result<(), StoreError> {
     atomic_write(path, |file| {
         let mut out = BufWriter::new(file);
-        ParquetWriter::new(&mut out)
-            .finish(&mut df)
-            .map_err(io::Error::other)?;
+        ParquetWriter::new(&mut out).finish(&mut df).map_err(io::Error::other)?;
         out.flush()
     })
-    .map_err(|source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    .map_err(|source| StoreError::Io { path: path.to_owned(), source })
 }
 
 fn read_frame(path: &Path) -> Result<DataFrame, StoreError> {
-    let file = File::open(path).map_err(|source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|source| StoreError::Read {
-            path: path.to_owned(),
-            source,
-        })
+    let file = File::open(path).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    ParquetReader::new(file).finish().map_err(|source| StoreError::Read { path: path.to_owned(), source })
 }
 
 /// Defines `$frame`, `$write` and `$read` for a row type from its list of fields. The struct
@@ -195,9 +161,7 @@ table!(
     params_frame,
     write_params,
     read_params,
-    [
-        experiment, setting, kind, gate, expert, estimator, n, rep, atom, param, index, value,
-    ]
+    [experiment, setting, kind, gate, expert, estimator, n, rep, atom, param, index, value,]
 );
 
 table!(

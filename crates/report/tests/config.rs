@@ -63,7 +63,11 @@ fn unknown_loss() {
 #[test]
 fn negative_variance() {
     check("noise_var: 0.01", "noise_var: -0.01", &["noise_var", "-0.01", ">= 0"]);
-    check("truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2]}", "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2], gate_var: -1}", &["gate_var", "-1"]);
+    check(
+        "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2]}",
+        "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2], gate_var: -1}",
+        &["gate_var", "-1"],
+    );
 }
 
 #[test]
@@ -96,5 +100,9 @@ fn gbar_optimizer_must_be_a_least_squares_fit() {
         "optimizer: {kind: lm, tol_grad: 0.0, max_iters: 50}",
         &["gbar.optimizer", "tol_grad", "> 0"],
     );
-    check("optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}", "optimizer: {kind: newton, max_iters: 5}", &["newton"]);
+    check(
+        "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
+        "optimizer: {kind: newton, max_iters: 5}",
+        &["newton"],
+    );
 }

@@ -4,49 +4,30 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use smoe_report::figures::{
-    draw_grid, draw_panel, fit_label, FigureError, FitLine, Palette, Panel, Point, Series,
-    GRID_CELL_SIZE, PANEL_SIZE,
+    draw_grid, draw_panel, fit_label, FigureError, FitLine, Palette, Panel, Point, Series, GRID_CELL_SIZE, PANEL_SIZE,
 };
 
 /// A fresh, empty directory under the system temp dir.
 fn temp_dir(tag: &str) -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "smoe-figures-{tag}-{}-{k}-{nanos}",
-        std::process::id()
-    ));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("smoe-figures-{tag}-{}-{k}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn series(label: &str, palette: Palette, c: f64, s: f64, noise: f64, dashed: bool) -> Series {
-    let ns = [
-        200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0,
-    ];
+    let ns = [200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0];
     let points = ns
         .iter()
         .enumerate()
         .map(|(i, &n)| {
             let mean = c * f64::powf(n, -s) * (1.0 + 0.08 * ((i as f64) * 1.7).sin());
-            Point {
-                n,
-                mean,
-                sd: noise * mean,
-            }
+            Point { n, mean, sd: noise * mean }
         })
         .collect();
-    Series {
-        label: label.into(),
-        palette,
-        points,
-        fit: Some(FitLine { c, s }),
-        dashed,
-    }
+    Series { label: label.into(), palette, points, fit: Some(FitLine { c, s }), dashed }
 }
 
 /// Two series; the softmax one has a huge sd at the smallest n, so mean - 2 sd < 0 there.
@@ -79,30 +60,15 @@ fn no_temp_files_left(dir: &Path) {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(".tmp-"))
         .collect();
-    assert!(
-        leftovers.is_empty(),
-        "temporary files left behind: {leftovers:?}"
-    );
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 }
 
 #[test]
 fn fit_label_format() {
-    assert_eq!(
-        fit_label(&FitLine {
-            c: 1.2345,
-            s: 0.4912
-        }),
-        "1.23 n^-0.49"
-    );
+    assert_eq!(fit_label(&FitLine { c: 1.2345, s: 0.4912 }), "1.23 n^-0.49");
     assert_eq!(fit_label(&FitLine { c: 12.345, s: 0.25 }), "12.3 n^-0.25");
     assert_eq!(fit_label(&FitLine { c: 123.45, s: 1.0 }), "123 n^-1.00");
-    assert_eq!(
-        fit_label(&FitLine {
-            c: 0.012345,
-            s: 0.5
-        }),
-        "0.0123 n^-0.50"
-    );
+    assert_eq!(fit_label(&FitLine { c: 0.012345, s: 0.5 }), "0.0123 n^-0.50");
     assert_eq!(fit_label(&FitLine { c: 9.996, s: 0.5 }), "10.0 n^-0.50");
     assert_eq!(fit_label(&FitLine { c: 2.0, s: -0.3 }), "2.00 n^0.30");
     assert_eq!(fit_label(&FitLine { c: 12345.0, s: 0.5 }), "1.23e4 n^-0.50");
@@ -123,34 +89,13 @@ fn panel_png_and_svg() {
 
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"), "SVG root element");
-    assert!(
-        text.contains("Exact-specified, Voronoi loss D1"),
-        "title in SVG"
-    );
-    assert!(
-        text.contains("2.31 n^-0.49"),
-        "sigmoid fitted-line label in SVG"
-    );
-    assert!(
-        text.contains("4.70 n^-0.26"),
-        "softmax fitted-line label in SVG"
-    );
-    assert!(
-        text.contains("Sigmoid gating") && text.contains("Softmax gating"),
-        "legend"
-    );
-    assert!(
-        text.contains("sample size n") && text.contains("Voronoi loss"),
-        "axis labels"
-    );
-    assert!(
-        text.contains(">\n1e3\n<") || text.contains(">1e3<"),
-        "scientific tick labels"
-    );
-    assert!(
-        text.contains("font-family=\"sans-serif\""),
-        "embedded font family"
-    );
+    assert!(text.contains("Exact-specified, Voronoi loss D1"), "title in SVG");
+    assert!(text.contains("2.31 n^-0.49"), "sigmoid fitted-line label in SVG");
+    assert!(text.contains("4.70 n^-0.26"), "softmax fitted-line label in SVG");
+    assert!(text.contains("Sigmoid gating") && text.contains("Softmax gating"), "legend");
+    assert!(text.contains("sample size n") && text.contains("Voronoi loss"), "axis labels");
+    assert!(text.contains(">\n1e3\n<") || text.contains(">1e3<"), "scientific tick labels");
+    assert!(text.contains("font-family=\"sans-serif\""), "embedded font family");
 
     // Same input, same bytes.
     let stem2 = dir.join("rate_panel_again");
@@ -158,10 +103,7 @@ fn panel_png_and_svg() {
     let again = std::fs::read(dir.join("rate_panel_again.svg")).unwrap();
     assert!(again == text.as_bytes(), "SVG output is not deterministic");
     let png_again = std::fs::read(dir.join("rate_panel_again.png")).unwrap();
-    assert!(
-        png_again == std::fs::read(&png).unwrap(),
-        "PNG output is not deterministic"
-    );
+    assert!(png_again == std::fs::read(&png).unwrap(), "PNG output is not deterministic");
 
     // Overwriting an existing figure works (rename over the old file).
     draw_panel(&panel, &stem).unwrap();
@@ -185,21 +127,9 @@ fn grid_png_and_svg() {
         label: "Other estimator".into(),
         palette: Palette::Other(0),
         points: vec![
-            Point {
-                n: 300.0,
-                mean: 0.5,
-                sd: 0.05,
-            },
-            Point {
-                n: 3000.0,
-                mean: 0.2,
-                sd: 0.03,
-            },
-            Point {
-                n: 30000.0,
-                mean: 0.08,
-                sd: 0.01,
-            },
+            Point { n: 300.0, mean: 0.5, sd: 0.05 },
+            Point { n: 3000.0, mean: 0.2, sd: 0.03 },
+            Point { n: 30000.0, mean: 0.08, sd: 0.01 },
         ],
         fit: None,
         dashed: true,
@@ -232,18 +162,9 @@ fn invalid_data_is_an_error_naming_the_file() {
     assert!(matches!(err, FigureError::InvalidData { .. }), "{err}");
     assert!(err.to_string().contains("bad.png"), "{err}");
 
-    let empty = Panel {
-        series: vec![],
-        ..test_panel()
-    };
-    assert!(matches!(
-        draw_panel(&empty, &dir.join("empty")),
-        Err(FigureError::InvalidData { .. })
-    ));
-    assert!(matches!(
-        draw_grid(&[test_panel()], 0, &dir.join("g")),
-        Err(FigureError::InvalidData { .. })
-    ));
+    let empty = Panel { series: vec![], ..test_panel() };
+    assert!(matches!(draw_panel(&empty, &dir.join("empty")), Err(FigureError::InvalidData { .. })));
+    assert!(matches!(draw_grid(&[test_panel()], 0, &dir.join("g")), Err(FigureError::InvalidData { .. })));
     assert!(!dir.join("bad.png").exists() && !dir.join("bad.svg").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -261,21 +182,9 @@ fn edge_case_panels_draw() {
                 label: "flat".into(),
                 palette: Palette::Sigmoid,
                 points: vec![
-                    Point {
-                        n: 1000.0,
-                        mean: 0.031,
-                        sd: 0.001,
-                    },
-                    Point {
-                        n: 1500.0,
-                        mean: 0.030,
-                        sd: 0.001,
-                    },
-                    Point {
-                        n: 2000.0,
-                        mean: 0.029,
-                        sd: 0.001,
-                    },
+                    Point { n: 1000.0, mean: 0.031, sd: 0.001 },
+                    Point { n: 1500.0, mean: 0.030, sd: 0.001 },
+                    Point { n: 2000.0, mean: 0.029, sd: 0.001 },
                 ],
                 fit: Some(FitLine { c: 0.1, s: 0.16 }),
                 dashed: false,
@@ -283,11 +192,7 @@ fn edge_case_panels_draw() {
             Series {
                 label: "single point".into(),
                 palette: Palette::Softmax,
-                points: vec![Point {
-                    n: 1200.0,
-                    mean: 0.033,
-                    sd: 0.0,
-                }],
+                points: vec![Point { n: 1200.0, mean: 0.033, sd: 0.0 }],
                 fit: None,
                 dashed: true,
             },
@@ -300,14 +205,7 @@ fn edge_case_panels_draw() {
         series: (0..5)
             .map(|i| {
                 let s = 0.5 + 0.6 * i as f64;
-                let mut se = series(
-                    &format!("rate {s:.1}"),
-                    Palette::Other(i),
-                    3.0,
-                    s,
-                    0.3,
-                    i % 2 == 1,
-                );
+                let mut se = series(&format!("rate {s:.1}"), Palette::Other(i), 3.0, s, 0.3, i % 2 == 1);
                 se.points[3].sd = 2.0 * se.points[3].mean;
                 se
             })

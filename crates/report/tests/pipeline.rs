@@ -123,10 +123,19 @@ fn losses_recompute_from_the_parquet_parameters() {
         let expert: Expert = row.expert.parse().unwrap();
         let fit_rows: Vec<&ParamRow> = params
             .iter()
-            .filter(|r| r.kind == "fit" && r.setting == row.setting && r.gate == row.gate_fit && r.estimator == row.estimator && r.n == row.n && r.rep == row.rep)
+            .filter(|r| {
+                r.kind == "fit"
+                    && r.setting == row.setting
+                    && r.gate == row.gate_fit
+                    && r.estimator == row.estimator
+                    && r.n == row.n
+                    && r.rep == row.rep
+            })
             .collect();
-        let (target_kind, target_gate) = if row.target == "G_bar" { ("gbar", row.gate_fit.as_str()) } else { ("truth", row.gate_true.as_str()) };
-        let target_rows: Vec<&ParamRow> = params.iter().filter(|r| r.kind == target_kind && r.setting == row.setting && r.gate == target_gate).collect();
+        let (target_kind, target_gate) =
+            if row.target == "G_bar" { ("gbar", row.gate_fit.as_str()) } else { ("truth", row.gate_true.as_str()) };
+        let target_rows: Vec<&ParamRow> =
+            params.iter().filter(|r| r.kind == target_kind && r.setting == row.setting && r.gate == target_gate).collect();
         let fitted = mixture_from_rows(&fit_rows, gate, expert);
         let target = mixture_from_rows(&target_rows, if target_gate == "softmax" { Gate::Softmax } else { Gate::Sigmoid }, expert);
         let setting = exp.settings.iter().find(|s| s.name == row.setting).unwrap();
@@ -158,12 +167,34 @@ fn summary_tables_snapshot() {
     let (summary, rates) = pipeline::write_rates(&exp, &Paths::new(&root, &exp)).unwrap();
     let mut s = String::new();
     for r in &summary {
-        s.push_str(&format!("{} {} {} {} n={}: {} (reps {}, excluded {}, empty-cell fits {})\n", r.setting, r.gate_fit, r.estimator, r.quantity, r.n, mc_round(r.mean, r.mcse), r.reps, r.excluded, r.empty_cells));
+        s.push_str(&format!(
+            "{} {} {} {} n={}: {} (reps {}, excluded {}, empty-cell fits {})\n",
+            r.setting,
+            r.gate_fit,
+            r.estimator,
+            r.quantity,
+            r.n,
+            mc_round(r.mean, r.mcse),
+            r.reps,
+            r.excluded,
+            r.empty_cells
+        ));
     }
     insta::assert_snapshot!("smoke_summary", s);
     let mut t = String::new();
     for r in rates.iter().filter(|r| r.method == "log_mean") {
-        t.push_str(&format!("{} {} {} {}: slope {} [{:.1}, {:.1}] theory {} -> {}\n", r.setting, r.gate_fit, r.estimator, r.loss_name, mc_round(r.slope, r.boot_se), r.ci_low, r.ci_high, r.theory, r.verdict));
+        t.push_str(&format!(
+            "{} {} {} {}: slope {} [{:.1}, {:.1}] theory {} -> {}\n",
+            r.setting,
+            r.gate_fit,
+            r.estimator,
+            r.loss_name,
+            mc_round(r.slope, r.boot_se),
+            r.ci_low,
+            r.ci_high,
+            r.theory,
+            r.verdict
+        ));
     }
     insta::assert_snapshot!("smoke_rates", t);
     // the claims table: verdicts with slopes rounded to their bootstrap standard error
@@ -171,8 +202,19 @@ fn summary_tables_snapshot() {
     for st in &exp.settings {
         for f in &st.fits {
             for th in &f.theory {
-                for r in rates.iter().filter(|r| r.setting == st.name && r.gate_fit == f.gate.name() && r.loss_name == th.quantity && r.method == "log_mean") {
-                    c.push_str(&format!("{} / {} / {} / {}: {} -> {}\n", st.name, f.gate, r.estimator, th.quantity, mc_round(r.slope, r.boot_se), smoe_report::analysis::verdict(r)));
+                for r in rates
+                    .iter()
+                    .filter(|r| r.setting == st.name && r.gate_fit == f.gate.name() && r.loss_name == th.quantity && r.method == "log_mean")
+                {
+                    c.push_str(&format!(
+                        "{} / {} / {} / {}: {} -> {}\n",
+                        st.name,
+                        f.gate,
+                        r.estimator,
+                        th.quantity,
+                        mc_round(r.slope, r.boot_se),
+                        smoe_report::analysis::verdict(r)
+                    ));
                 }
             }
         }

@@ -4,26 +4,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use smoe_report::manifest::{
-    Manifest, RunInfo, VerifyProblem, atomic_write, atomic_write_bytes, format_utc, sha256_file,
-};
+use smoe_report::manifest::{atomic_write, atomic_write_bytes, format_utc, sha256_file, Manifest, RunInfo, VerifyProblem};
 use smoe_report::rows::{FitRow, ParamRow, RateRow};
 use smoe_report::store::{self, StoreError};
 
 /// A fresh empty directory under the target dir (no tempfile dependency).
 fn scratch(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }
@@ -56,11 +50,7 @@ fn fit_row(i: usize) -> FitRow {
     let x = |k: usize| f[(i + k) % f.len()];
     FitRow {
         experiment: format!("exp{i}"),
-        setting: if i % 2 == 0 {
-            "exact".into()
-        } else {
-            "over".into()
-        },
+        setting: if i % 2 == 0 { "exact".into() } else { "over".into() },
         gate_true: "sigmoid".into(),
         gate_fit: "softmax".into(),
         expert: "ffn_relu".into(),
@@ -121,11 +111,7 @@ fn param_row(i: usize) -> ParamRow {
         kind: ["fit", "start", "truth", "gbar"][i % 4].into(),
         gate: "sigmoid".into(),
         expert: "linear".into(),
-        estimator: if i % 4 >= 2 {
-            String::new()
-        } else {
-            "lbfgs".into()
-        },
+        estimator: if i % 4 >= 2 { String::new() } else { "lbfgs".into() },
         n: if i % 2 == 0 { u64::MAX } else { 0 },
         rep: i as u32,
         atom: u32::MAX,
@@ -166,22 +152,10 @@ fn rate_row(i: usize) -> RateRow {
 }
 
 fn rate_floats(r: &RateRow) -> Vec<u64> {
-    [
-        r.slope,
-        r.se,
-        r.boot_se,
-        r.ci_low,
-        r.ci_high,
-        r.intercept,
-        r.n_min,
-        r.n_max,
-        r.theory,
-        r.log_rate_q,
-        r.delta_aic,
-    ]
-    .iter()
-    .map(|v| v.to_bits())
-    .collect()
+    [r.slope, r.se, r.boot_se, r.ci_low, r.ci_high, r.intercept, r.n_min, r.n_max, r.theory, r.log_rate_q, r.delta_aic]
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 #[test]
@@ -199,11 +173,7 @@ fn fits_round_trip_exactly() {
         // ...the bit patterns cover the floats exactly.
         assert_eq!(fit_floats(a), fit_floats(b), "row {}", a.experiment);
     }
-    assert_eq!(
-        dir_entries(&dir),
-        ["fits.parquet"],
-        "no temporary file left behind"
-    );
+    assert_eq!(dir_entries(&dir), ["fits.parquet"], "no temporary file left behind");
 }
 
 #[test]
@@ -215,12 +185,7 @@ fn params_and_rates_round_trip_exactly() {
     assert_eq!(back.len(), params.len());
     for (a, b) in params.iter().zip(&back) {
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
-        assert_eq!(
-            a.value.to_bits(),
-            b.value.to_bits(),
-            "param row {}",
-            a.index
-        );
+        assert_eq!(a.value.to_bits(), b.value.to_bits(), "param row {}", a.index);
     }
 
     let rates: Vec<RateRow> = (0..20).map(rate_row).collect();
@@ -242,15 +207,8 @@ fn large_tables_round_trip_exactly() {
     for (name, distinct) in [("low.parquet", false), ("high.parquet", true)] {
         let rows: Vec<ParamRow> = (0..5000)
             .map(|i| {
-                let value = if distinct && i % 10 != 0 {
-                    i as f64 * 1.000_1e-3
-                } else {
-                    f[i % f.len()]
-                };
-                ParamRow {
-                    value,
-                    ..param_row(i % 7)
-                }
+                let value = if distinct && i % 10 != 0 { i as f64 * 1.000_1e-3 } else { f[i % f.len()] };
+                ParamRow { value, ..param_row(i % 7) }
             })
             .collect();
         store::write_params(&dir.join(name), &rows).unwrap();
@@ -258,11 +216,7 @@ fn large_tables_round_trip_exactly() {
         assert_eq!(back.len(), rows.len());
         for (i, (a, b)) in rows.iter().zip(&back).enumerate() {
             assert_eq!(a.value.to_bits(), b.value.to_bits(), "{name} row {i}");
-            assert_eq!(
-                (&a.kind, a.n, a.rep),
-                (&b.kind, b.n, b.rep),
-                "{name} row {i}"
-            );
+            assert_eq!((&a.kind, a.n, a.rep), (&b.kind, b.n, b.rep), "{name} row {i}");
         }
     }
 }
@@ -286,16 +240,8 @@ fn empty_tables_round_trip() {
     store::write_params(&dir.join("p.parquet"), &[]).unwrap();
     store::write_rates(&dir.join("r.parquet"), &[]).unwrap();
     assert!(store::read_fits(&dir.join("f.parquet")).unwrap().is_empty());
-    assert!(
-        store::read_params(&dir.join("p.parquet"))
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store::read_rates(&dir.join("r.parquet"))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store::read_params(&dir.join("p.parquet")).unwrap().is_empty());
+    assert!(store::read_rates(&dir.join("r.parquet")).unwrap().is_empty());
 }
 
 #[test]
@@ -322,12 +268,7 @@ fn frames_have_one_typed_column_per_field() {
 
 #[test]
 fn frames_support_lazy_group_by() {
-    let rows: Vec<ParamRow> = (0..8)
-        .map(|i| ParamRow {
-            value: i as f64,
-            ..param_row(i)
-        })
-        .collect();
+    let rows: Vec<ParamRow> = (0..8).map(|i| ParamRow { value: i as f64, ..param_row(i) }).collect();
     // kind cycles fit, start, truth, gbar: values {0,4}, {1,5}, {2,6}, {3,7}.
     let out = store::params_frame(&rows)
         .unwrap()
@@ -337,20 +278,8 @@ fn frames_support_lazy_group_by() {
         .sort(["kind"], SortMultipleOptions::default())
         .collect()
         .unwrap();
-    let kinds: Vec<&str> = out
-        .column("kind")
-        .unwrap()
-        .str()
-        .unwrap()
-        .no_null_iter()
-        .collect();
-    let means: Vec<f64> = out
-        .column("m")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .no_null_iter()
-        .collect();
+    let kinds: Vec<&str> = out.column("kind").unwrap().str().unwrap().no_null_iter().collect();
+    let means: Vec<f64> = out.column("m").unwrap().f64().unwrap().no_null_iter().collect();
     assert_eq!(kinds, ["fit", "gbar", "start", "truth"]);
     assert_eq!(means, [2.0, 5.0, 3.0, 4.0]);
 }
@@ -361,9 +290,7 @@ fn read_rejects_wrong_type_missing_column_and_nulls_naming_the_file() {
     let write = |name: &str, mut df: DataFrame| {
         let path = dir.join(name);
         let mut f = fs::File::create(&path).unwrap();
-        polars_io::parquet::write::ParquetWriter::new(&mut f)
-            .finish(&mut df)
-            .unwrap();
+        polars_io::parquet::write::ParquetWriter::new(&mut f).finish(&mut df).unwrap();
         path
     };
     // `atom` stored as Int64 instead of UInt32.
@@ -371,57 +298,29 @@ fn read_rejects_wrong_type_missing_column_and_nulls_naming_the_file() {
     df.with_column(Column::new("atom".into(), [1i64])).unwrap();
     let wrong = write("wrong.parquet", df);
     let err = store::read_params(&wrong).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Column { column: "atom", .. }),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Column { column: "atom", .. }), "{err}");
     assert!(err.to_string().contains("wrong.parquet"), "{err}");
 
     let mut df = store::params_frame(&[param_row(1)]).unwrap();
     df.drop_in_place("value").unwrap();
     let missing = write("missing.parquet", df);
     let err = store::read_params(&missing).unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            StoreError::Column {
-                column: "value",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Column { column: "value", .. }), "{err}");
     assert!(err.to_string().contains("missing.parquet"), "{err}");
 
     let mut df = store::params_frame(&[param_row(1), param_row(2)]).unwrap();
-    df.with_column(Column::new("setting".into(), [Some("a"), None]))
-        .unwrap();
+    df.with_column(Column::new("setting".into(), [Some("a"), None])).unwrap();
     let nulls = write("nulls.parquet", df);
     let err = store::read_params(&nulls).unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            StoreError::Column {
-                column: "setting",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Column { column: "setting", .. }), "{err}");
 
     let absent = dir.join("absent.parquet");
     let err = store::read_fits(&absent).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Io { .. }) && err.to_string().contains("absent.parquet"),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Io { .. }) && err.to_string().contains("absent.parquet"), "{err}");
 
     fs::write(dir.join("garbage.parquet"), b"not parquet at all").unwrap();
     let err = store::read_rates(&dir.join("garbage.parquet")).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Read { .. }) && err.to_string().contains("garbage.parquet"),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Read { .. }) && err.to_string().contains("garbage.parquet"), "{err}");
 }
 
 #[test]
@@ -461,20 +360,11 @@ fn sha256_matches_known_vectors() {
     let dir = scratch("sha");
     fs::write(dir.join("abc"), b"abc").unwrap();
     fs::write(dir.join("empty"), b"").unwrap();
-    assert_eq!(
-        sha256_file(&dir.join("abc")).unwrap(),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
-    assert_eq!(
-        sha256_file(&dir.join("empty")).unwrap(),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
+    assert_eq!(sha256_file(&dir.join("abc")).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(sha256_file(&dir.join("empty")).unwrap(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     // Larger than the 64 KiB read buffer: a million 'a's.
     fs::write(dir.join("million"), vec![b'a'; 1_000_000]).unwrap();
-    assert_eq!(
-        sha256_file(&dir.join("million")).unwrap(),
-        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
-    );
+    assert_eq!(sha256_file(&dir.join("million")).unwrap(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 #[test]
@@ -491,10 +381,7 @@ fn manifest_verify_detects_modified_and_missing_files() {
     assert_eq!(e.sha256, sha256_file(&root.join("a.txt")).unwrap());
     m.record_file(&root, &root.join("tables/b.txt")).unwrap(); // absolute inside root is accepted
     m.record_file(&root, Path::new("./c.txt")).unwrap();
-    assert_eq!(
-        m.files.keys().collect::<Vec<_>>(),
-        ["a.txt", "c.txt", "tables/b.txt"]
-    );
+    assert_eq!(m.files.keys().collect::<Vec<_>>(), ["a.txt", "c.txt", "tables/b.txt"]);
     assert!(m.record_file(&root, Path::new("../escape")).is_err());
     assert!(m.record_file(&root, Path::new("nope.txt")).is_err());
     assert!(m.verify(&root).is_empty(), "{:?}", m.verify(&root));
@@ -506,9 +393,7 @@ fn manifest_verify_detects_modified_and_missing_files() {
     assert_eq!(
         problems,
         [
-            VerifyProblem::Missing {
-                path: "c.txt".into()
-            },
+            VerifyProblem::Missing { path: "c.txt".into() },
             VerifyProblem::Changed {
                 path: "tables/b.txt".into(),
                 expected: b_sha,
@@ -527,31 +412,20 @@ fn manifest_save_load_round_trip_is_deterministic() {
     let mut m = Manifest::default();
     m.record_file(&root, Path::new("z.txt")).unwrap();
     m.record_file(&root, Path::new("a.txt")).unwrap();
-    m.run
-        .config_sha256
-        .insert("configs/b.yaml".into(), "bb".into());
-    m.run
-        .config_sha256
-        .insert("configs/a.yaml".into(), "aa".into());
+    m.run.config_sha256.insert("configs/b.yaml".into(), "bb".into());
+    m.run.config_sha256.insert("configs/a.yaml".into(), "aa".into());
     m.run.wall_s = 12.5;
     m.run.command = "smoe run --all".into();
 
     let path = root.join("manifest.json");
     m.save(&path).unwrap();
     let text = fs::read_to_string(&path).unwrap();
-    assert!(
-        text.find("\"a.txt\"").unwrap() < text.find("\"z.txt\"").unwrap(),
-        "sorted keys"
-    );
+    assert!(text.find("\"a.txt\"").unwrap() < text.find("\"z.txt\"").unwrap(), "sorted keys");
     assert!(text.find("configs/a.yaml").unwrap() < text.find("configs/b.yaml").unwrap());
     assert!(text.contains("\n  \"files\": {"), "pretty printed: {text}");
     assert_eq!(Manifest::load(&path).unwrap(), m);
     m.save(&path).unwrap();
-    assert_eq!(
-        fs::read_to_string(&path).unwrap(),
-        text,
-        "same manifest, same bytes"
-    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), text, "same manifest, same bytes");
     assert_eq!(dir_entries(&root), ["a.txt", "manifest.json", "z.txt"]);
 
     fs::write(root.join("bad.json"), b"{\"files\": 3}").unwrap();
@@ -566,20 +440,9 @@ fn run_info_collect_fills_every_field() {
     fs::write(root.join("exp.yaml"), b"n: [100]").unwrap();
     let cfg = root.join("exp.yaml");
     let absent = root.join("absent.yaml");
-    let info = RunInfo::collect(
-        &root,
-        &[cfg.clone(), absent.clone()],
-        "smoe run exp.yaml",
-        3.25,
-    );
-    assert_eq!(
-        info.cargo_lock_sha256,
-        sha256_file(&root.join("Cargo.lock")).unwrap()
-    );
-    assert_eq!(
-        info.config_sha256[&cfg.display().to_string()],
-        sha256_file(&cfg).unwrap()
-    );
+    let info = RunInfo::collect(&root, &[cfg.clone(), absent.clone()], "smoe run exp.yaml", 3.25);
+    assert_eq!(info.cargo_lock_sha256, sha256_file(&root.join("Cargo.lock")).unwrap());
+    assert_eq!(info.config_sha256[&cfg.display().to_string()], sha256_file(&cfg).unwrap());
     assert_eq!(info.config_sha256[&absent.display().to_string()], "unknown");
     assert_eq!(info.command, "smoe run exp.yaml");
     assert_eq!(info.wall_s, 3.25);
@@ -587,9 +450,7 @@ fn run_info_collect_fills_every_field() {
     // The scratch dir lives inside the workspace's target dir, which git ignores; either way the
     // commit is a 40-hex-digit hash or "unknown".
     assert!(
-        info.git_commit == "unknown"
-            || (info.git_commit.len() == 40
-                && info.git_commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        info.git_commit == "unknown" || (info.git_commit.len() == 40 && info.git_commit.bytes().all(|b| b.is_ascii_hexdigit())),
         "{}",
         info.git_commit
     );
