@@ -5,7 +5,7 @@
 //! gradient tolerance is set unreachably small) so its cost does not depend on convergence.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use smoe_estimator::{InitNoise, InitParams, LbfgsParams, MassSplit, SgdParams};
+use smoe_estimator::{Bounds, InitNoise, InitParams, LbfgsParams, MassSplit, SgdParams};
 use smoe_model::{draw_sample, kernel, seed, Expert, Gate, Mixture, Sample, Spec, TruthParams};
 
 fn problem(n: usize) -> (Mixture, Sample, Spec) {
@@ -37,13 +37,13 @@ fn bench(c: &mut Criterion) {
         let sgd = SgdParams { epochs: 10, learning_rate: 0.1, batch_size: 32, shuffle: true }.check().unwrap();
         g.throughput(Throughput::Elements((10.0 * kernel::flops_loss_grad(&spec, n)) as u64));
         g.bench_with_input(BenchmarkId::new("sgd_10_epochs", n), &n, |b, _| {
-            b.iter(|| sgd.fit(&start, &data, &mut seed::stream(1, &[("purpose", "sgd")])))
+            b.iter(|| sgd.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(1, &[("purpose", "sgd")])))
         });
         let lbfgs = LbfgsParams { memory: 10, tol_grad: 1e-300, tol_cost: 0.0, max_iters: 100 }.check().unwrap();
-        let evals = lbfgs.fit(&start, &data, &mut seed::stream(1, &[])).report.evaluations;
+        let evals = lbfgs.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(1, &[])).report.evaluations;
         g.throughput(Throughput::Elements((evals as f64 * kernel::flops_loss_grad(&spec, n)) as u64));
         g.bench_with_input(BenchmarkId::new("lbfgs_100_iters", n), &n, |b, _| {
-            b.iter(|| lbfgs.fit(&start, &data, &mut seed::stream(1, &[])))
+            b.iter(|| lbfgs.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(1, &[])))
         });
     }
     g.finish();

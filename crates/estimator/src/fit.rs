@@ -1,5 +1,6 @@
 //! The two estimators: paper-faithful minibatch SGD and the converged least-squares fit (L-BFGS).
 
+use crate::bounds::{ActiveBounds, Bounds};
 use crate::error::positive;
 use crate::EstimatorError;
 use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State, TerminationReason};
@@ -51,8 +52,23 @@ pub struct FitReport {
     pub objective: f64,
     /// Euclidean norm of the full-sample gradient at the returned parameters.
     pub grad_norm: f64,
+    /// Norm of the projected gradient theta - P(theta - g) on the fit's box (the gradient norm
+    /// for the unconstrained fits, SGD and L-BFGS): zero at a first-order point of the box.
+    pub proj_grad_norm: f64,
+    /// Relative decrease of the objective in the last accepted step (None where not tracked:
+    /// SGD, L-BFGS, or no step taken).
+    pub rel_change: Option<f64>,
+    /// Entries of theta on (or, for the unconstrained fits, beyond) a wall of Theta.
+    pub active: ActiveBounds,
     /// Free-text detail (e.g. the line-search message), empty if none.
     pub detail: String,
+}
+
+impl FitReport {
+    fn unconstrained(termination: Termination, iterations: u64, evaluations: u64, objective: f64, grad_norm: f64, detail: String) -> Self {
+        let active = ActiveBounds::default();
+        FitReport { termination, iterations, evaluations, objective, grad_norm, proj_grad_norm: grad_norm, rel_change: None, active, detail }
+    }
 }
 
 /// A fitted mixture and how the fit went.
@@ -142,14 +158,23 @@ impl EstimatorParams {
 }
 
 impl Estimator {
-    /// Fit a mixture of structure `start.spec` to `sample`, starting from `start`. `rng` is used
-    /// only by SGD (shuffling).
-    pub fn fit<R: Rng + ?Sized>(&self, start: &Mixture, sample: &Sample, rng: &mut R) -> Fit {
-        match self {
+    /// Fit a mixture of structure `start.spec` to `sample`, starting from `start`, over the box
+    /// `bounds` (Theta). Levenberg-Marquardt keeps the fit inside it; SGD (the paper's optimiser)
+    /// and L-BFGS are unconstrained and only report how many entries end on or beyond a wall.
+    /// `rng` is used only by SGD (shuffling).
+    pub fn fit<R: Rng + ?Sized>(&self, start: &Mixture, sample: &Sample, bounds: &Bounds, rng: &mut R) -> Fit {
+        let mut fit = match self {
             Estimator::Sgd(p) => fit_sgd(p, start, sample, rng),
             Estimator::Lbfgs(p) => fit_lbfgs(p, start, sample),
-            Estimator::Lm(p) => crate::fit_lm(p, start, sample),
-        }
+            Estimator::Lm(p) => return crate::lm::fit_lm(p, start, sample, bounds),
+        };
+        fit.report.active = ActiveBounds::of(&start.spec, bounds, &fit.mixture.theta);
+        fit
+    }
+
+    /// Whether the fit stays inside Theta (only Levenberg-Marquardt does).
+    pub fn is_bounded(&self) -> bool {
+        matches!(self, Estimator::Lm(_))
     }
 
     /// The iteration budget of an iterative least-squares fit (None for SGD).
@@ -180,7 +205,7 @@ impl Estimator {
     }
 }
 
-fn norm(v: &[f64]) -> f64 {
+pub(crate) fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
@@ -220,7 +245,7 @@ fn prefetch(values: &[f64]) {
 
 /// Minibatch SGD on the mean squared error of each batch; the last, partial batch of an epoch
 /// is kept (as PyTorch's DataLoader does by default).
-pub fn fit_sgd<R: Rng + ?Sized>(p: &SgdParams, start: &Mixture, sample: &Sample, rng: &mut R) -> Fit {
+pub(crate) fn fit_sgd<R: Rng + ?Sized>(p: &SgdParams, start: &Mixture, sample: &Sample, rng: &mut R) -> Fit {
     let spec = start.spec;
     let (n, d) = (sample.n(), sample.d);
     let mut theta = start.theta.clone();
@@ -263,7 +288,7 @@ pub fn fit_sgd<R: Rng + ?Sized>(p: &SgdParams, start: &Mixture, sample: &Sample,
     }
     Fit {
         mixture: Mixture { spec, theta },
-        report: FitReport { termination, iterations: steps, evaluations: steps, objective, grad_norm, detail: String::new() },
+        report: FitReport::unconstrained(termination, steps, steps, objective, grad_norm, String::new()),
     }
 }
 
@@ -319,7 +344,7 @@ impl Gradient for LeastSquares<'_> {
 }
 
 /// The converged least-squares fit: full-batch L-BFGS with a More-Thuente line search.
-pub fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fit {
+pub(crate) fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fit {
     let spec = start.spec;
     let np = start.theta.len();
     let problem = LeastSquares {
@@ -352,5 +377,5 @@ pub fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fit {
     };
     let (objective, grad_norm) = objective_and_grad_norm(&spec, &theta, sample, &mut ws);
     let termination = if objective.is_finite() { termination } else { Termination::Diverged };
-    Fit { mixture: Mixture { spec, theta }, report: FitReport { termination, iterations, evaluations, objective, grad_norm, detail } }
+    Fit { mixture: Mixture { spec, theta }, report: FitReport::unconstrained(termination, iterations, evaluations, objective, grad_norm, detail) }
 }

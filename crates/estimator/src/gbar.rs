@@ -1,7 +1,7 @@
 //! The Regime-2 target G_bar: the k-atom mixture closest to f* in L2(mu), approximated by the
 //! converged least-squares fit to a large noiseless reference sample.
 
-use crate::{Estimator, Fit};
+use crate::{Bounds, Estimator, Fit};
 use rand::Rng;
 use smoe_model::{draw_inputs, Mixture, Sample};
 
@@ -16,19 +16,19 @@ pub fn reference_sample<R: Rng + ?Sized>(truth: &Mixture, n_ref: usize, rng: &mu
 /// G_bar from `start` (the noise-free initialisation of the fit's structure) on `n_ref` points.
 /// `optimizer` should be a converged least-squares fit (L-BFGS or Levenberg-Marquardt); SGD,
 /// which uses a random stream of its own, is given a fixed one.
-pub fn population_fit<R: Rng + ?Sized>(truth: &Mixture, start: &Mixture, n_ref: usize, optimizer: &Estimator, rng: &mut R) -> Fit {
+pub fn population_fit<R: Rng + ?Sized>(truth: &Mixture, start: &Mixture, n_ref: usize, optimizer: &Estimator, bounds: &Bounds, rng: &mut R) -> Fit {
     let sample = reference_sample(truth, n_ref, rng);
-    optimizer.fit(start, &sample, &mut smoe_model::seed::stream(0, &[("purpose", "gbar_sgd")]))
+    fit_in_halves(optimizer, start, &sample, bounds).1
 }
 
 /// A least-squares fit run in two halves of its iteration budget, the second restarted from the
 /// end of the first: returns (midpoint, end). How far the end moved from the midpoint shows
 /// whether the fit has settled (an unsettled G_bar is an uncertain target).
-pub fn fit_in_halves(optimizer: &Estimator, start: &Mixture, sample: &Sample) -> (Fit, Fit) {
+pub fn fit_in_halves(optimizer: &Estimator, start: &Mixture, sample: &Sample, bounds: &Bounds) -> (Fit, Fit) {
     let budget = optimizer.max_iters().unwrap_or(1);
     let mut rng = smoe_model::seed::stream(0, &[("purpose", "gbar_sgd")]);
-    let mid = optimizer.with_max_iters(budget / 2).fit(start, sample, &mut rng);
-    let mut end = optimizer.with_max_iters(budget - budget / 2).fit(&mid.mixture, sample, &mut rng);
+    let mid = optimizer.with_max_iters(budget / 2).fit(start, sample, bounds, &mut rng);
+    let mut end = optimizer.with_max_iters(budget - budget / 2).fit(&mid.mixture, sample, bounds, &mut rng);
     end.report.iterations += mid.report.iterations;
     end.report.evaluations += mid.report.evaluations;
     (mid, end)

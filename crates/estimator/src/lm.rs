@@ -1,28 +1,34 @@
-//! Levenberg-Marquardt for the least-squares fit: Gauss-Newton steps, damped.
+//! Levenberg-Marquardt for the least-squares fit over a box (the compact Theta of the theorems).
 //!
 //! Each iteration takes the gradient of the mean squared error on the whole sample and the
 //! Gauss-Newton matrix (2/m) J^T J on its first `hessian_n` rows (all rows if 0; the rows are iid,
-//! so the first m are a random subsample), and solves (H + lambda diag(H)) delta = -g by Cholesky.
-//! A step is kept only if it lowers the full-sample objective; lambda falls after a good step and
-//! rises after a poor one (gain ratio of actual to predicted decrease). The fixed point is a zero of
-//! the full-sample gradient whatever the subsample, which only sets the speed. Where L-BFGS creeps
+//! so the first m are a random subsample). Entries held at a bound by the gradient stay fixed; on
+//! the others it solves (H + lambda diag(H)) delta = -g by Cholesky and projects theta + delta onto
+//! the box. A step is kept only if it lowers the full-sample objective; lambda falls after a good
+//! step and rises after a poor one (gain ratio of actual to predicted decrease). As lambda grows
+//! the step turns into a short projected scaled-gradient step, which lowers the objective unless
+//! theta is a first-order point: so the fixed point is a zero of the projected gradient (the KKT
+//! conditions of the box), whatever the subsample, which only sets the speed. Where L-BFGS creeps
 //! along the flat valleys of an over-specified mixture, these steps see the curvature and cross them.
+//!
+//! Convergence is a stated test, not a budget: the fit is `Converged` when the projected gradient
+//! norm is at most `tol_grad` and the last accepted step lowered the objective by at most
+//! `tol_rel_cost` of its value (or no step can lower it any more).
 
+use crate::bounds::{ActiveBounds, Bounds};
 use crate::error::{non_negative, positive};
-use crate::fit::{Fit, FitReport, Termination};
+use crate::fit::{norm, Fit, FitReport, Termination};
 use crate::{Estimator, EstimatorError};
 use serde::{Deserialize, Serialize};
-use smoe_model::{kernel, Mixture, Sample, Workspace};
+use smoe_model::{kernel, Mixture, Sample, Spec, Workspace};
 
 /// Unchecked Levenberg-Marquardt settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LmParams {
-    /// Stop when the gradient norm of the mean squared error falls below this.
+    /// Converged needs the projected gradient norm of the mean squared error at most this ...
     pub tol_grad: f64,
-    /// Stop when an accepted step lowers the objective by less than this fraction of it
-    /// (0 disables the test).
-    #[serde(default)]
+    /// ... and the last accepted step's relative decrease of the objective at most this.
     pub tol_rel_cost: f64,
     pub max_iters: u64,
     /// Rows of the sample used for the Gauss-Newton matrix (0: all).
@@ -45,10 +51,6 @@ impl LmParams {
 const LAMBDA0: f64 = 1e-3;
 const LAMBDA_MIN: f64 = 1e-12;
 const LAMBDA_MAX: f64 = 1e12;
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
 
 /// Solve a * x = b for symmetric positive-definite a (p x p, row-major; its lower triangle is
 /// overwritten by the Cholesky factor). Returns false, leaving b unspecified, if a is not
@@ -90,69 +92,88 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
     true
 }
 
-/// The least-squares fit by Levenberg-Marquardt from `start`.
-pub fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample) -> Fit {
+/// s^T H s for a p x p row-major H.
+fn quadratic_form(h: &[f64], s: &[f64]) -> f64 {
+    let p = s.len();
+    (0..p).map(|i| s[i] * h[i * p..(i + 1) * p].iter().zip(s).map(|(hv, sv)| hv * sv).sum::<f64>()).sum()
+}
+
+/// The least-squares fit by Levenberg-Marquardt from `start`, over the box `bounds` (the start is
+/// projected onto it first).
+pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds) -> Fit {
     let spec = start.spec;
     let np = start.theta.len();
+    assert_eq!(bounds.len(), np, "bounds must cover theta");
     let d = sample.d;
     let mut ws = Workspace::default();
     let mut theta = start.theta.clone();
+    bounds.project(&mut theta);
     let mut grad = vec![0.0; np];
     let mut f = kernel::loss_grad(&spec, &theta, &sample.x, &sample.y, Some(&mut grad), &mut ws);
     let mut evaluations = 1u64;
     if !f.is_finite() {
-        return finish(
-            spec,
-            start.theta.clone(),
-            Termination::Diverged,
-            0,
-            evaluations,
-            sample,
-            "non-finite objective at the start".into(),
-        );
+        let s = Stop { termination: Termination::Diverged, iterations: 0, evaluations, rel_change: f64::NAN };
+        return finish(spec, theta, s, sample, bounds, "non-finite objective at the start".into());
     }
     let m = if p.hessian_n == 0 { sample.n() } else { p.hessian_n.min(sample.n()) };
     let xh = &sample.x[..m * d];
     let mut h = vec![0.0; np * np];
-    let mut a = vec![0.0; np * np];
-    let mut delta = vec![0.0; np];
+    let mut a = Vec::with_capacity(np * np);
+    let mut delta = Vec::with_capacity(np);
+    let mut step = vec![0.0; np];
     let mut trial = vec![0.0; np];
     let mut trial_grad = vec![0.0; np];
     let mut lambda = LAMBDA0;
     let mut termination = Termination::MaxIters;
     let mut detail = String::new();
     let mut iterations = 0u64;
-    while iterations < p.max_iters {
-        if norm(&grad) <= p.tol_grad {
+    // relative decrease of the last accepted step (infinite before the first)
+    let mut rel_change = f64::INFINITY;
+    loop {
+        let pg = norm(&bounds.projected_gradient(&theta, &grad));
+        if pg <= p.tol_grad && rel_change <= p.tol_rel_cost {
             termination = Termination::Converged;
+            break;
+        }
+        if iterations >= p.max_iters {
             break;
         }
         iterations += 1;
         kernel::gauss_newton(&spec, &theta, xh, &mut h, &mut ws);
         let max_diag = (0..np).map(|i| h[i * np + i]).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE);
+        let held = bounds.held(&theta, &grad);
+        let free: Vec<usize> = (0..np).filter(|&i| !held[i]).collect();
+        let nf = free.len();
         let accepted = loop {
             if lambda > LAMBDA_MAX {
                 break false;
             }
-            a.copy_from_slice(&h);
-            for i in 0..np {
-                // Marquardt's scaling, plus a floor so that columns without curvature stay solvable
-                a[i * np + i] += lambda * (h[i * np + i] + 1e-12 * max_diag);
+            // the damped Gauss-Newton system on the free entries
+            a.clear();
+            for &i in &free {
+                a.extend(free.iter().map(|&j| h[i * np + j]));
             }
-            delta.iter_mut().zip(&grad).for_each(|(dl, g)| *dl = -g);
+            for (r, &i) in free.iter().enumerate() {
+                // Marquardt's scaling, plus a floor so that columns without curvature stay solvable
+                a[r * nf + r] += lambda * (h[i * np + i] + 1e-12 * max_diag);
+            }
+            delta.clear();
+            delta.extend(free.iter().map(|&i| -grad[i]));
             if !cholesky_solve(&mut a, &mut delta) {
                 lambda *= 10.0;
                 continue;
             }
-            // predicted decrease of the quadratic model: -(g.delta + delta.H.delta / 2)
-            let g_dot: f64 = grad.iter().zip(&delta).map(|(g, dl)| g * dl).sum();
-            let mut dhd = 0.0;
-            for i in 0..np {
-                let row = &h[i * np..(i + 1) * np];
-                dhd += delta[i] * row.iter().zip(&delta).map(|(hv, dl)| hv * dl).sum::<f64>();
+            trial.copy_from_slice(&theta);
+            for (&i, dl) in free.iter().zip(&delta) {
+                trial[i] += dl;
             }
-            let predicted = -(g_dot + 0.5 * dhd);
-            trial.iter_mut().zip(theta.iter().zip(&delta)).for_each(|(t, (th, dl))| *t = th + dl);
+            bounds.project(&mut trial);
+            for ((s, t), th) in step.iter_mut().zip(&trial).zip(&theta) {
+                *s = t - th;
+            }
+            // predicted decrease of the quadratic model along the projected step
+            let g_dot: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
+            let predicted = -(g_dot + 0.5 * quadratic_form(&h, &step));
             let ft = kernel::loss_grad(&spec, &trial, &sample.x, &sample.y, Some(&mut trial_grad), &mut ws);
             evaluations += 1;
             if ft.is_finite() && ft < f {
@@ -164,44 +185,55 @@ pub fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample) -> Fit {
                 } else {
                     lambda
                 };
-                let decrease = f - ft;
+                rel_change = (f - ft) / f;
                 std::mem::swap(&mut theta, &mut trial);
                 std::mem::swap(&mut grad, &mut trial_grad);
-                let before = f;
                 f = ft;
-                break decrease >= p.tol_rel_cost * before;
+                break true;
             }
             lambda *= 4.0;
         };
         if !accepted {
-            if lambda > LAMBDA_MAX {
-                termination = Termination::LineSearchFailed;
-                detail = format!("no step lowers the objective (damping above {LAMBDA_MAX:e})");
-            } else {
+            // no step, however short, lowers the objective: a first-order point to the precision
+            // of the arithmetic, or a stall
+            rel_change = 0.0;
+            let pg = norm(&bounds.projected_gradient(&theta, &grad));
+            if pg <= p.tol_grad {
                 termination = Termination::Converged;
-                detail = format!("relative decrease below tol_rel_cost = {:e}", p.tol_rel_cost);
+            } else {
+                termination = Termination::LineSearchFailed;
+                detail = format!("no step lowers the objective (damping above {LAMBDA_MAX:e}); projected gradient {pg:e}");
             }
             break;
         }
     }
-    if termination == Termination::MaxIters && norm(&grad) <= p.tol_grad {
-        termination = Termination::Converged;
-    }
-    finish(spec, theta, termination, iterations, evaluations, sample, detail)
+    let s = Stop { termination, iterations, evaluations, rel_change };
+    finish(spec, theta, s, sample, bounds, detail)
 }
 
-fn finish(
-    spec: smoe_model::Spec,
-    theta: Vec<f64>,
+struct Stop {
     termination: Termination,
     iterations: u64,
     evaluations: u64,
-    sample: &Sample,
-    detail: String,
-) -> Fit {
-    let (objective, grad_norm) = crate::objective_and_grad_norm(&spec, &theta, sample, &mut Workspace::default());
-    let termination = if objective.is_finite() { termination } else { Termination::Diverged };
-    Fit { mixture: Mixture { spec, theta }, report: FitReport { termination, iterations, evaluations, objective, grad_norm, detail } }
+    rel_change: f64,
+}
+
+fn finish(spec: Spec, theta: Vec<f64>, s: Stop, sample: &Sample, bounds: &Bounds, detail: String) -> Fit {
+    let mut g = vec![0.0; theta.len()];
+    let objective = kernel::loss_grad(&spec, &theta, &sample.x, &sample.y, Some(&mut g), &mut Workspace::default());
+    let termination = if objective.is_finite() { s.termination } else { Termination::Diverged };
+    let report = FitReport {
+        termination,
+        iterations: s.iterations,
+        evaluations: s.evaluations,
+        objective,
+        grad_norm: norm(&g),
+        proj_grad_norm: norm(&bounds.projected_gradient(&theta, &g)),
+        rel_change: s.rel_change.is_finite().then_some(s.rel_change),
+        active: ActiveBounds::of(&spec, bounds, &theta),
+        detail,
+    };
+    Fit { mixture: Mixture { spec, theta }, report }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! experiments measure: for the units of one setting at one n, fit the unit's own data from its
 //! own start with L-BFGS at several iteration budgets and with Levenberg-Marquardt.
 //! `cargo run --release --example fit_study -- CONFIG SETTING N REPS [BUDGETS]`
-use smoe_estimator::{Estimator, LbfgsParams, LmParams};
+use smoe_estimator::{Bounds, Estimator, LbfgsParams, LmParams};
 use smoe_metrics::voronoi_loss;
 use smoe_model::{draw_sample, seed};
 use smoe_report::config::Experiment;
@@ -27,7 +27,7 @@ fn main() {
         .iter()
         .map(|&b| (format!("lbfgs-{b}"), LbfgsParams { memory: 10, tol_grad: 1e-8, tol_cost: 0.0, max_iters: b }.check().unwrap()))
         .collect();
-    estimators.push(("lm-full".into(), LmParams { tol_grad: 1e-8, tol_rel_cost: 0.0, max_iters: 200, hessian_n: 0 }.check().unwrap()));
+    estimators.push(("lm-full".into(), LmParams { tol_grad: 1e-8, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 }.check().unwrap()));
     println!("rep,estimator,termination,iterations,evaluations,objective,grad_norm,loss,time_s");
     for rep in 0..reps {
         let (ns, rs) = (n.to_string(), rep.to_string());
@@ -44,7 +44,7 @@ fn main() {
             .unwrap();
         for (name, est) in &estimators {
             let t = Instant::now();
-            let f = est.fit(&start, &data, &mut seed::stream(0, &[]));
+            let f = est.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(0, &[]));
             let s = t.elapsed().as_secs_f64();
             let r = &f.report;
             println!(

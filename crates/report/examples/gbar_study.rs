@@ -1,6 +1,6 @@
 //! How G_bar's L-BFGS fit settles: objective, gradient norm, D3 distance to the longest run, and
 //! time, for a ladder of iteration budgets. `cargo run --release --example gbar_study -- CONFIG SETTING`
-use smoe_estimator::{fit_lbfgs, fit_lm, reference_sample, LbfgsParams, LmParams};
+use smoe_estimator::{reference_sample, Bounds, LbfgsParams, LmParams};
 use smoe_metrics::{l2_error, voronoi_loss, LossKind};
 use smoe_report::config::Experiment;
 use std::time::Instant;
@@ -38,9 +38,9 @@ fn main() {
     let lm_iters: u64 = std::env::var("LM_ITERS").ok().map(|s| s.parse().unwrap()).unwrap_or(100);
     let mut fits = Vec::new();
     for &hn in &lm_hessian {
-        let p = LmParams { tol_grad: 1e-13, tol_rel_cost: 0.0, max_iters: lm_iters, hessian_n: hn };
+        let p = LmParams { tol_grad: 1e-13, tol_rel_cost: 1e-15, max_iters: lm_iters, hessian_n: hn }.check().expect("valid");
         let t = Instant::now();
-        let f = fit_lm(&p, &start, &sample);
+        let f = p.fit(&start, &sample, &Bounds::unbounded(spec.n_params()), &mut smoe_model::seed::stream(0, &[]));
         let s = t.elapsed().as_secs_f64();
         eprintln!(
             "lm hessian_n={hn}: {} {} iters {:.3e} {:.3e} {s:.1}s {}",
@@ -53,9 +53,9 @@ fn main() {
         fits.push((hn as u64 + 1_000_000, f, s));
     }
     for &b in &budgets {
-        let p = LbfgsParams { memory: 10, tol_grad: 1e-10, tol_cost: 0.0, max_iters: b };
+        let p = LbfgsParams { memory: 10, tol_grad: 1e-10, tol_cost: 0.0, max_iters: b }.check().expect("valid");
         let t = Instant::now();
-        let f = fit_lbfgs(&p, &start, &sample);
+        let f = p.fit(&start, &sample, &Bounds::unbounded(spec.n_params()), &mut smoe_model::seed::stream(0, &[]));
         let s = t.elapsed().as_secs_f64();
         fits.push((b, f, s));
     }

@@ -7,7 +7,7 @@
 //! never a test.
 
 use crate::config::Experiment;
-use smoe_estimator::{InitNoise, InitParams, LbfgsParams, MassSplit, SgdParams};
+use smoe_estimator::{Bounds, InitNoise, InitParams, LbfgsParams, MassSplit, SgdParams};
 use smoe_model::{draw_sample, kernel, seed, Expert, Gate, Mixture, Sample, Spec, TruthParams, Workspace};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -85,7 +85,7 @@ pub fn run(root: &Path, sweep_configs: &[Experiment]) -> String {
         let spec = start.spec;
         let sgd = SgdParams { epochs: 10, learning_rate: 0.1, batch_size: 32, shuffle: true }.check().expect("valid");
         let t = best_of(3, || {
-            sgd.fit(&start, &data, &mut seed::stream(1, &[("purpose", "sgd")]));
+            sgd.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(1, &[("purpose", "sgd")]));
         });
         let flops = 10.0 * kernel::flops_loss_grad(&spec, n);
         let _ = writeln!(
@@ -96,9 +96,9 @@ pub fn run(root: &Path, sweep_configs: &[Experiment]) -> String {
             100.0 * flops / t / 1e9 / measured
         );
         let lbfgs = LbfgsParams { memory: 10, tol_grad: 1e-300, tol_cost: 0.0, max_iters: 100 }.check().expect("valid");
-        let evals = lbfgs.fit(&start, &data, &mut seed::stream(1, &[])).report.evaluations;
+        let evals = lbfgs.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(1, &[])).report.evaluations;
         let t = best_of(3, || {
-            lbfgs.fit(&start, &data, &mut seed::stream(1, &[]));
+            lbfgs.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(1, &[]));
         });
         let flops = evals as f64 * kernel::flops_loss_grad(&spec, n);
         let _ = writeln!(

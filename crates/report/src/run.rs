@@ -17,7 +17,7 @@
 use crate::config::{Experiment, Target};
 use crate::rows::{FitRow, ParamRow};
 use serde::{Deserialize, Serialize};
-use smoe_estimator::{fit_in_halves, reference_sample, Fit};
+use smoe_estimator::{fit_in_halves, reference_sample, Bounds, Fit};
 use smoe_metrics::{atom_errors, l2_error, split_atom_errors, voronoi_loss, LossKind};
 use smoe_model::{draw_inputs, draw_sample, seed, Mixture};
 use std::collections::BTreeMap;
@@ -278,6 +278,7 @@ impl<'a> Context<'a> {
         let Fit { mixture, report } = estimator.fit(
             &start,
             &data,
+            &Bounds::unbounded(spec.n_params()),
             &mut exp.stream(&[
                 ("setting", &setting.name),
                 ("fit", gate),
@@ -366,11 +367,11 @@ fn gbar(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, path: &Path) ->
     let optimizer = g.optimizer.clone().check().expect("validated optimizer");
     let reference =
         reference_sample(truth, g.n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
-    let (mid, main) = fit_in_halves(&optimizer, &start, &reference);
+    let (mid, main) = fit_in_halves(&optimizer, &start, &reference, &Bounds::unbounded(spec.n_params()));
     drop(reference);
     let check_sample =
         reference_sample(truth, g.check_n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
-    let (_, check) = fit_in_halves(&optimizer, &start, &check_sample);
+    let (_, check) = fit_in_halves(&optimizer, &start, &check_sample, &Bounds::unbounded(spec.n_params()));
     let x = exp.eval_inputs(si);
     let rec = GbarRecord {
         setting: setting.name.clone(),
