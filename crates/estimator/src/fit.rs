@@ -38,6 +38,12 @@ impl Termination {
             Termination::Diverged => "diverged",
         }
     }
+
+    /// Whether the fit met its stated convergence test (a budget exhausted, a stall away from a
+    /// first-order point, a divergence, or SGD's fixed epochs do not).
+    pub fn meets_criterion(self) -> bool {
+        self == Termination::Converged
+    }
 }
 
 /// What every fit reports besides its parameters.
@@ -55,9 +61,12 @@ pub struct FitReport {
     /// Norm of the projected gradient theta - P(theta - g) on the fit's box (the gradient norm
     /// for the unconstrained fits, SGD and L-BFGS): zero at a first-order point of the box.
     pub proj_grad_norm: f64,
-    /// Relative decrease of the objective in the last accepted step (None where not tracked:
-    /// SGD, L-BFGS, or no step taken).
+    /// Relative decrease of the objective over the last accepted steps (None where not tracked:
+    /// SGD, L-BFGS, or too few steps taken).
     pub rel_change: Option<f64>,
+    /// Levenberg-Marquardt: the gradient scale of the noise, sqrt(2 f tr(H) / n) (f the
+    /// objective, H the Gauss-Newton matrix), against which the projected gradient is judged.
+    pub noise_grad: Option<f64>,
     /// Entries of theta on (or, for the unconstrained fits, beyond) a wall of Theta.
     pub active: ActiveBounds,
     /// Free-text detail (e.g. the line-search message), empty if none.
@@ -67,7 +76,18 @@ pub struct FitReport {
 impl FitReport {
     fn unconstrained(termination: Termination, iterations: u64, evaluations: u64, objective: f64, grad_norm: f64, detail: String) -> Self {
         let active = ActiveBounds::default();
-        FitReport { termination, iterations, evaluations, objective, grad_norm, proj_grad_norm: grad_norm, rel_change: None, active, detail }
+        FitReport {
+            termination,
+            iterations,
+            evaluations,
+            objective,
+            grad_norm,
+            proj_grad_norm: grad_norm,
+            rel_change: None,
+            noise_grad: None,
+            active,
+            detail,
+        }
     }
 }
 
@@ -377,5 +397,8 @@ pub(crate) fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fi
     };
     let (objective, grad_norm) = objective_and_grad_norm(&spec, &theta, sample, &mut ws);
     let termination = if objective.is_finite() { termination } else { Termination::Diverged };
-    Fit { mixture: Mixture { spec, theta }, report: FitReport::unconstrained(termination, iterations, evaluations, objective, grad_norm, detail) }
+    Fit {
+        mixture: Mixture { spec, theta },
+        report: FitReport::unconstrained(termination, iterations, evaluations, objective, grad_norm, detail),
+    }
 }

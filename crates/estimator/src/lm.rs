@@ -26,9 +26,10 @@ use smoe_model::{kernel, Mixture, Sample, Spec, Workspace};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LmParams {
-    /// Converged needs the projected gradient norm of the mean squared error at most this ...
+    /// Converged needs the projected gradient norm at most this fraction of the noise's gradient
+    /// scale sqrt(2 f tr(H) / n) ...
     pub tol_grad: f64,
-    /// ... and the last accepted step's relative decrease of the objective at most this.
+    /// ... and the relative decrease of the objective over the last five accepted steps at most this.
     pub tol_rel_cost: f64,
     pub max_iters: u64,
     /// Rows of the sample used for the Gauss-Newton matrix (0: all).
@@ -52,27 +53,71 @@ const LAMBDA0: f64 = 1e-3;
 const LAMBDA_MIN: f64 = 1e-12;
 const LAMBDA_MAX: f64 = 1e12;
 
+/// Accepted steps over which the relative decrease of the objective is measured.
+const SETTLE_WINDOW: usize = 5;
+
+/// Columns per block of the blocked Cholesky factorisation.
+const CHOL_BLOCK: usize = 48;
+
 /// Solve a * x = b for symmetric positive-definite a (p x p, row-major; its lower triangle is
-/// overwritten by the Cholesky factor). Returns false, leaving b unspecified, if a is not
-/// numerically positive definite.
+/// overwritten by the Cholesky factor L, its upper triangle by scratch). Returns false, leaving b
+/// unspecified, if a is not numerically positive definite.
+///
+/// Right-looking blocked factorisation: each block column is factored in place, then the
+/// trailing matrix is updated by one matrix product (matrixmultiply's dgemm), which is where
+/// almost all of the p^3/3 flops go.
 pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
     let p = b.len();
     assert_eq!(a.len(), p * p, "a must be p x p");
-    // row by row (Cholesky-Banachiewicz): L[i][j] = (a[i][j] - L[i][..j] . L[j][..j]) / L[j][j]
-    for i in 0..p {
-        let (done, rest) = a.split_at_mut(i * p);
-        let row_i = &mut rest[..p];
-        for j in 0..=i {
-            let lj = if j == i { &row_i[..j] } else { &done[j * p..j * p + j] };
-            let dot: f64 = row_i[..j].iter().zip(lj).map(|(x, y)| x * y).sum();
-            let v = row_i[j] - dot;
-            if j == i {
-                if !(v > 0.0 && v.is_finite()) {
-                    return false;
+    for k0 in (0..p).step_by(CHOL_BLOCK) {
+        let k1 = (k0 + CHOL_BLOCK).min(p);
+        // the diagonal block, unblocked (earlier blocks are already subtracted)
+        for i in k0..k1 {
+            for j in k0..=i {
+                let dot: f64 = (k0..j).map(|t| a[i * p + t] * a[j * p + t]).sum();
+                let v = a[i * p + j] - dot;
+                if j == i {
+                    if !(v > 0.0 && v.is_finite()) {
+                        return false;
+                    }
+                    a[i * p + i] = v.sqrt();
+                } else {
+                    a[i * p + j] = v / a[j * p + j];
                 }
-                row_i[i] = v.sqrt();
-            } else {
-                row_i[j] = v / done[j * p + j];
+            }
+        }
+        // the panel below it: L[i, k0..k1] for i >= k1
+        for i in k1..p {
+            for j in k0..k1 {
+                let dot: f64 = (k0..j).map(|t| a[i * p + t] * a[j * p + t]).sum();
+                a[i * p + j] = (a[i * p + j] - dot) / a[j * p + j];
+            }
+        }
+        // trailing update A[k1.., k1..] -= P P^T with P = L[k1.., k0..k1] (the full square: its
+        // upper half is never read again)
+        let m = p - k1;
+        if m > 0 {
+            let base = a.as_mut_ptr();
+            // SAFETY: P is rows k1..p, columns k0..k1 of a (row stride p); the trailing block is
+            // rows and columns k1..p. P and the trailing block do not overlap (columns < k1 vs
+            // >= k1), and every extent lies inside the p x p matrix.
+            unsafe {
+                matrixmultiply::dgemm(
+                    m,
+                    k1 - k0,
+                    m,
+                    -1.0,
+                    base.add(k1 * p + k0),
+                    p as isize,
+                    1,
+                    base.add(k1 * p + k0),
+                    1,
+                    p as isize,
+                    1.0,
+                    base.add(k1 * p + k1),
+                    p as isize,
+                    1,
+                );
             }
         }
     }
@@ -112,7 +157,7 @@ pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bo
     let mut f = kernel::loss_grad(&spec, &theta, &sample.x, &sample.y, Some(&mut grad), &mut ws);
     let mut evaluations = 1u64;
     if !f.is_finite() {
-        let s = Stop { termination: Termination::Diverged, iterations: 0, evaluations, rel_change: f64::NAN };
+        let s = Stop { termination: Termination::Diverged, iterations: 0, evaluations, rel_change: f64::NAN, noise_grad: None };
         return finish(spec, theta, s, sample, bounds, "non-finite objective at the start".into());
     }
     let m = if p.hessian_n == 0 { sample.n() } else { p.hessian_n.min(sample.n()) };
@@ -127,11 +172,17 @@ pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bo
     let mut termination = Termination::MaxIters;
     let mut detail = String::new();
     let mut iterations = 0u64;
-    // relative decrease of the last accepted step (infinite before the first)
+    // relative decrease of the objective over the last SETTLE_WINDOW accepted steps (infinite
+    // until there have been that many)
     let mut rel_change = f64::INFINITY;
+    let mut recent = std::collections::VecDeque::with_capacity(SETTLE_WINDOW + 1);
+    recent.push_back(f);
+    // sqrt(2 tr(H) / n), times sqrt(f) gives the noise's gradient scale; set with each H
+    let mut trace_scale = f64::INFINITY;
+    let n = sample.n() as f64;
     loop {
         let pg = norm(&bounds.projected_gradient(&theta, &grad));
-        if pg <= p.tol_grad && rel_change <= p.tol_rel_cost {
+        if rel_change <= p.tol_rel_cost && pg <= p.tol_grad * trace_scale * f.sqrt() {
             termination = Termination::Converged;
             break;
         }
@@ -141,6 +192,7 @@ pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bo
         iterations += 1;
         kernel::gauss_newton(&spec, &theta, xh, &mut h, &mut ws);
         let max_diag = (0..np).map(|i| h[i * np + i]).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE);
+        trace_scale = (2.0 * (0..np).map(|i| h[i * np + i]).sum::<f64>() / n).sqrt();
         let held = bounds.held(&theta, &grad);
         let free: Vec<usize> = (0..np).filter(|&i| !held[i]).collect();
         let nf = free.len();
@@ -185,7 +237,11 @@ pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bo
                 } else {
                     lambda
                 };
-                rel_change = (f - ft) / f;
+                recent.push_back(ft);
+                if recent.len() > SETTLE_WINDOW {
+                    let oldest = recent.pop_front().expect("non-empty");
+                    rel_change = (oldest - ft) / oldest;
+                }
                 std::mem::swap(&mut theta, &mut trial);
                 std::mem::swap(&mut grad, &mut trial_grad);
                 f = ft;
@@ -198,7 +254,7 @@ pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bo
             // of the arithmetic, or a stall
             rel_change = 0.0;
             let pg = norm(&bounds.projected_gradient(&theta, &grad));
-            if pg <= p.tol_grad {
+            if pg <= p.tol_grad * trace_scale * f.sqrt() {
                 termination = Termination::Converged;
             } else {
                 termination = Termination::LineSearchFailed;
@@ -207,7 +263,8 @@ pub(crate) fn fit_lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bo
             break;
         }
     }
-    let s = Stop { termination, iterations, evaluations, rel_change };
+    let noise_grad = (trace_scale * f.sqrt()).is_finite().then_some(trace_scale * f.sqrt());
+    let s = Stop { termination, iterations, evaluations, rel_change, noise_grad };
     finish(spec, theta, s, sample, bounds, detail)
 }
 
@@ -216,6 +273,7 @@ struct Stop {
     iterations: u64,
     evaluations: u64,
     rel_change: f64,
+    noise_grad: Option<f64>,
 }
 
 fn finish(spec: Spec, theta: Vec<f64>, s: Stop, sample: &Sample, bounds: &Bounds, detail: String) -> Fit {
@@ -230,6 +288,7 @@ fn finish(spec: Spec, theta: Vec<f64>, s: Stop, sample: &Sample, bounds: &Bounds
         grad_norm: norm(&g),
         proj_grad_norm: norm(&bounds.projected_gradient(&theta, &g)),
         rel_change: s.rel_change.is_finite().then_some(s.rel_change),
+        noise_grad: s.noise_grad,
         active: ActiveBounds::of(&spec, bounds, &theta),
         detail,
     };
@@ -249,10 +308,18 @@ mod tests {
         assert!((b[0] - 0.5).abs() < 1e-15 && b[1].abs() < 1e-15, "{b:?}");
     }
 
-    /// A random SPD system of size 37: the solution satisfies the system; an indefinite one is refused.
+    /// Random SPD systems of size 37 (one block) and 150 (several blocks and trailing updates):
+    /// the solution satisfies the system; an indefinite one is refused.
     #[test]
     fn cholesky_solves_random_spd_and_refuses_indefinite() {
-        let p = 37;
+        for p in [37, 150] {
+            check_random_spd(p);
+        }
+        let mut bad = vec![1.0, 2.0, 2.0, 1.0];
+        assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0]));
+    }
+
+    fn check_random_spd(p: usize) {
         let r: Vec<f64> = (0..p * p).map(|i| ((i * 7919 % 101) as f64 / 50.0) - 1.0).collect();
         let mut a = vec![0.0; p * p];
         for i in 0..p {
@@ -265,9 +332,7 @@ mod tests {
         assert!(cholesky_solve(&mut f, &mut x));
         for i in 0..p {
             let lhs: f64 = (0..p).map(|j| a[i * p + j] * x[j]).sum();
-            assert!((lhs - b[i]).abs() < 1e-9, "row {i}: {lhs} vs {}", b[i]);
+            assert!((lhs - b[i]).abs() < 1e-9, "p = {p}, row {i}: {lhs} vs {}", b[i]);
         }
-        let mut bad = vec![1.0, 2.0, 2.0, 1.0];
-        assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0]));
     }
 }

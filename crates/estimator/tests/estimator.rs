@@ -111,18 +111,22 @@ fn lbfgs_reaches_a_stationary_point() {
     assert!(f.report.objective <= at_truth, "{} > {at_truth}", f.report.objective);
 }
 
-/// Levenberg-Marquardt on the same exactly specified problem: it converges (gradient below
-/// tolerance) in far fewer iterations than L-BFGS needs, to the same objective.
+/// Levenberg-Marquardt on the same exactly specified problem: it converges (projected gradient a
+/// millionth of the noise's gradient scale) in far fewer iterations than L-BFGS needs, to the
+/// same objective.
 #[test]
 fn levenberg_marquardt_converges_on_a_well_posed_fit() {
     let t = truth(Gate::Sigmoid, Expert::Gelu, 4, 2, vec![2], 5);
     let data = draw_sample(&t, 3000, 0.01, &mut seed::stream(5, &[("purpose", "data")])).unwrap();
     let spec = Spec::new(Gate::Sigmoid, Expert::Gelu, 2, 4).unwrap();
     let start = init(0.05, MassSplit::Share).start(&t, spec, 3000, &mut seed::stream(5, &[("purpose", "init")])).unwrap();
-    let lm = LmParams { tol_grad: 1e-9, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 }.check().unwrap();
+    let lm = LmParams { tol_grad: 1e-6, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 }.check().unwrap();
     let f = lm.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(5, &[]));
     assert_eq!(f.report.termination, Termination::Converged, "{:?}", f.report);
-    assert!(f.report.grad_norm < 1e-9 && f.report.iterations < 50, "{:?}", f.report);
+    let noise = f.report.noise_grad.unwrap();
+    assert!(f.report.proj_grad_norm <= 1e-6 * noise && f.report.iterations < 50, "{:?}", f.report);
+    // the noise's gradient scale is of the size the formula says: sqrt(2 sigma^2 tr(H) / n)
+    assert!(noise > 1e-4 && noise < 1e-1, "{noise}");
     let l = LBFGS.check().unwrap().fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(5, &[]));
     assert!(
         (f.report.objective - l.report.objective).abs() < 1e-9 * l.report.objective.max(1.0),
@@ -131,7 +135,7 @@ fn levenberg_marquardt_converges_on_a_well_posed_fit() {
         l.report.objective
     );
     // a Gauss-Newton matrix from a subsample changes the speed, not the fixed point
-    let sub = LmParams { tol_grad: 1e-9, tol_rel_cost: 1e-12, max_iters: 400, hessian_n: 500 }.check().unwrap();
+    let sub = LmParams { tol_grad: 1e-6, tol_rel_cost: 1e-12, max_iters: 400, hessian_n: 500 }.check().unwrap();
     let g = sub.fit(&start, &data, &Bounds::unbounded(start.theta.len()), &mut seed::stream(5, &[]));
     assert_eq!(g.report.termination, Termination::Converged, "{:?}", g.report);
     assert!((g.report.objective - f.report.objective).abs() < 1e-10, "{} vs {}", g.report.objective, f.report.objective);
@@ -181,7 +185,14 @@ fn population_fit_of_a_sigmoid_regime2_truth_moves_away_from_the_split_start() {
     let x = draw_inputs(5000, 3, &mut seed::stream(7, &[("purpose", "x")]));
     let before = l2_error(&c, &t, &x);
     assert!(before > 1e-4, "the split start should not reproduce a Regime-2 truth ({before})");
-    let g = population_fit(&t, &c, 20_000, &Estimator::Lbfgs(LBFGS), &Bounds::unbounded(c.theta.len()), &mut seed::stream(7, &[("purpose", "gbar")]));
+    let g = population_fit(
+        &t,
+        &c,
+        20_000,
+        &Estimator::Lbfgs(LBFGS),
+        &Bounds::unbounded(c.theta.len()),
+        &mut seed::stream(7, &[("purpose", "gbar")]),
+    );
     let after = l2_error(&g.mixture, &t, &x);
     assert!(after < before, "{after} !< {before}");
 }
@@ -210,7 +221,7 @@ fn gbar_needs_a_perturbed_start() {
     let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 3, 3).unwrap();
     let init = init(0.0, MassSplit::Share);
     let lbfgs = Estimator::Lbfgs(LbfgsParams { max_iters: 2000, ..LBFGS });
-    let lm = LmParams { tol_grad: 1e-12, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 }.check().unwrap();
+    let lm = LmParams { tol_grad: 1e-6, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 }.check().unwrap();
     let copies_apart =
         |m: &Mixture| m.atom(0).location().iter().zip(m.atom(2).location()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
     for optimizer in [lbfgs, lm] {
@@ -222,16 +233,24 @@ fn gbar_needs_a_perturbed_start() {
             &Bounds::unbounded(spec.n_params()),
             &mut seed::stream(8, &[("purpose", "ref")]),
         );
-        // L-BFGS treats the copies identically to the last bit; a Cholesky solve does not (its
+        // L-BFGS treats the copies identically to the last bit; Levenberg-Marquardt does not (its
         // elimination order breaks the tie at rounding level), but the copies stay together
         let apart = copies_apart(&symmetric.mixture);
         if optimizer.kind() == "lbfgs" {
             assert_eq!(apart, 0.0);
         } else {
-            assert!(apart < 1e-6, "{}: {apart}", optimizer.kind());
+            // single-precision Gauss-Newton products break the tie at ~1e-7 relative per step
+            assert!(apart < 1e-3, "{}: {apart}", optimizer.kind());
         }
         let start = init.perturbed_centre(&t, spec, 0.01, &mut seed::stream(8, &[("purpose", "start")])).unwrap();
-        let broken = population_fit(&t, &start, 20_000, &optimizer, &Bounds::unbounded(spec.n_params()), &mut seed::stream(8, &[("purpose", "ref")]));
+        let broken = population_fit(
+            &t,
+            &start,
+            20_000,
+            &optimizer,
+            &Bounds::unbounded(spec.n_params()),
+            &mut seed::stream(8, &[("purpose", "ref")]),
+        );
         assert!(copies_apart(&broken.mixture) > 1e-2, "{}: {}", optimizer.kind(), copies_apart(&broken.mixture));
     }
 }
@@ -242,7 +261,7 @@ fn theta_box(gate_intercept: [f64; 2], gate_slope: [f64; 2], expert_slope: [f64;
     b
 }
 
-const LM_TIGHT: LmParams = LmParams { tol_grad: 1e-10, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 };
+const LM_TIGHT: LmParams = LmParams { tol_grad: 1e-6, tol_rel_cost: 1e-12, max_iters: 200, hessian_n: 0 };
 
 /// A hand-worked boundary solution. One atom, d = 1, linear expert, y = 1 everywhere; the slopes
 /// are pinned to (-1e-12, 1e-12), so f = sigmoid(beta0) b up to 1e-12. With beta0 <= 1 and
@@ -323,7 +342,9 @@ fn bounded_lm_gives_the_same_bits_for_1_and_2_threads() {
                 .map(|rep| {
                     let r = rep.to_string();
                     let data = draw_sample(&t, 800, 0.01, &mut seed::stream(9, &[("rep", &r), ("purpose", "data")])).unwrap();
-                    let start = init(0.05, MassSplit::Share).start(&t, spec, 800, &mut seed::stream(9, &[("rep", &r), ("purpose", "init")])).unwrap();
+                    let start = init(0.05, MassSplit::Share)
+                        .start(&t, spec, 800, &mut seed::stream(9, &[("rep", &r), ("purpose", "init")]))
+                        .unwrap();
                     let f = lm.fit(&start, &data, &bx.bounds(&spec), &mut seed::stream(9, &[]));
                     f.mixture.theta.iter().map(|v| v.to_bits()).collect()
                 })

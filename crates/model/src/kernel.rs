@@ -397,7 +397,12 @@ pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &m
         return;
     }
     ws.ensure(k);
-    let mut jac = vec![0.0; CHUNK * p];
+    // The Jacobian chunk and its product are single precision: the matrix only shapes the
+    // Levenberg-Marquardt step (the objective and gradient stay double, so the fixed point does
+    // not move), and sgemm runs at twice the rate of dgemm. Each chunk's product is added to h in
+    // double precision.
+    let mut jac = vec![0.0f32; CHUNK * p];
+    let mut hc = vec![0.0f32; p * p];
     let scale = 2.0 / n as f64;
     let slope_free = spec.expert.has_slope();
     let Workspace { zt, ev, f } = ws;
@@ -418,29 +423,38 @@ pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &m
             for i in 0..m {
                 let coef = if i >= k && !slope_free { 0.0 } else { zt[i * nc + s] };
                 for (j, &xv) in row[i * d..(i + 1) * d].iter_mut().zip(xs) {
-                    *j = coef * xv;
+                    *j = (coef * xv) as f32;
                 }
-                row[m * d + i] = zt[i * nc + s];
+                row[m * d + i] = zt[i * nc + s] as f32;
             }
         }
-        // SAFETY: jac is nc x p (row stride p); h is p x p; all extents in bounds.
+        // SAFETY: jac is nc x p (row stride p); hc is p x p; all extents in bounds.
         unsafe {
-            matrixmultiply::dgemm(
+            matrixmultiply::sgemm(
                 p,
                 nc,
                 p,
-                scale,
-                jac.as_ptr(),
-                1,
-                p as isize,
-                jac.as_ptr(),
-                p as isize,
-                1,
                 1.0,
-                h.as_mut_ptr(),
+                jac.as_ptr(),
+                1,
+                p as isize,
+                jac.as_ptr(),
+                p as isize,
+                1,
+                0.0,
+                hc.as_mut_ptr(),
                 p as isize,
                 1,
             );
+        }
+        for (hv, &c) in h.iter_mut().zip(&hc) {
+            *hv += scale * c as f64;
+        }
+    }
+    // exactly symmetric (the single-precision product need not be)
+    for i in 0..p {
+        for j in 0..i {
+            h[i * p + j] = h[j * p + i];
         }
     }
 }
