@@ -70,3 +70,22 @@ pub fn split_atom_errors(errors: &[AtomError]) -> [f64; 4] {
         max_of(false, &|e| e.expert_sup),
     ]
 }
+
+/// The expert error with one matching rule for every gate: each expert of the truth is matched
+/// to the fitted expert closest to it in sup norm, sup_x |h(x; eta_i) - h(x; eta*_j)| over
+/// [-1, 1]^d (exact for affine experts, the maximum over the evaluation inputs `x` otherwise),
+/// and the largest of these errors over the true experts is returned. Gates play no part, so a
+/// sigmoid and a softmax fit of the same data are scored against the same truth by the same rule
+/// (unlike the Voronoi losses, whose cells, weights and target differ between the gates).
+pub fn matched_expert_error(fitted: &Mixture, truth: &Mixture, x: &[f64]) -> f64 {
+    let d = fitted.d();
+    let expert = fitted.spec.expert;
+    let sup = |i: usize, j: usize| -> f64 {
+        if expert.is_affine() {
+            fitted.a(i).iter().zip(truth.a(j)).map(|(u, v)| (u - v).abs()).sum::<f64>() + (fitted.b(i) - truth.b(j)).abs()
+        } else {
+            x.chunks_exact(d).map(|row| (fitted.expert_at(i, row) - truth.expert_at(j, row)).abs()).fold(0.0, f64::max)
+        }
+    };
+    (0..truth.k()).map(|j| (0..fitted.k()).map(|i| sup(i, j)).fold(f64::INFINITY, f64::min)).fold(0.0, f64::max)
+}

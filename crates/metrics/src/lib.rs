@@ -16,7 +16,7 @@ mod errors;
 mod rate;
 mod voronoi;
 
-pub use errors::{atom_errors, l2_error, split_atom_errors, AtomError};
+pub use errors::{atom_errors, l2_error, matched_expert_error, split_atom_errors, AtomError};
 pub use rate::{
     compare_power_vs_log_rate, consistent, fit_rate, ols, sample_size_for, summarise, Cell, CellSummary, ModelComparison, RateFit,
     RateMethod, SampleSize,

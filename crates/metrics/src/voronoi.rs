@@ -72,6 +72,18 @@ pub enum LossKind {
     D3,
     /// Softmax gating, in the gauge fixed by [`canonical_softmax_gauge`].
     Softmax,
+    /// D1 with the homogeneity of ReLU experts quotiented out (sigmoid gating). At a zero gate
+    /// slope, sigmoid(beta0) phi(a.x + b) depends on (beta0, a, b) only through the gated expert
+    /// v = sigmoid(beta0) (a, b) when phi is positively homogeneous, so the loss is written in v:
+    /// over-fitted cells charge |sum_i v_i - v*_j| plus, per atom, |d_beta1|^2 and the squared
+    /// distance of v_i from the ray through v*_j (copies must point the same way and add up);
+    /// singly fitted cells charge |d_beta1| + |v_i - v*_j|. It is zero on the whole orbit of the
+    /// truth under the trade beta0 <-> scale of (a, b) and the splitting of an atom into parallel
+    /// copies; D1 is not.
+    D1h,
+    /// The softmax loss with exponent-1 terms for the atoms of over-fitted cells (the paper does
+    /// not say which form its softmax curves use).
+    SoftmaxR1,
 }
 
 impl LossKind {
@@ -81,6 +93,8 @@ impl LossKind {
             LossKind::D2 { r } => format!("D2_r{r}"),
             LossKind::D3 => "D3".into(),
             LossKind::Softmax => "Dsoftmax".into(),
+            LossKind::D1h => "D1h".into(),
+            LossKind::SoftmaxR1 => "Dsoftmax_r1".into(),
         }
     }
 }
@@ -88,7 +102,7 @@ impl LossKind {
 /// The three parts of a Voronoi loss, kept apart so a reader sees which one dominates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LossParts {
-    /// Mass terms |sum_{i in A_j} w(beta0_i) - w(beta0*_j)|.
+    /// Mass terms |sum_{i in A_j} w(beta0_i) - w(beta0*_j)| (for D1h: |sum_i v_i - v*_j|).
     pub mass: f64,
     /// Terms of atoms in over-fitted cells (|A_j| > 1).
     pub overfitted: f64,
@@ -134,8 +148,46 @@ pub fn voronoi_loss(kind: LossKind, fitted: &Mixture, reference: &Mixture) -> Lo
     loss_in_gauge(kind, &gauge(fitted), &gauge(reference))
 }
 
+/// sigmoid(beta0_i) (a_i, b_i): the gated expert, invariant under the homogeneity trade.
+fn gated_expert(m: &Mixture, i: usize) -> Vec<f64> {
+    let w = m.spec.gate.weight(m.beta0(i));
+    m.a(i).iter().map(|v| w * v).chain(std::iter::once(w * m.b(i))).collect()
+}
+
+/// D1h (see [`LossKind::D1h`]) on given cells.
+fn homogeneity_quotient_loss(fitted: &Mixture, reference: &Mixture, cells: &VoronoiCells) -> LossParts {
+    let mut parts = LossParts::default();
+    for (j, cell) in cells.cells.iter().enumerate() {
+        if cell.is_empty() {
+            continue;
+        }
+        let target = gated_expert(reference, j);
+        if cell.len() > 1 {
+            let mut sum = vec![0.0; target.len()];
+            let norm_t = dist(&target, &vec![0.0; target.len()]);
+            for &i in cell {
+                let v = gated_expert(fitted, i);
+                sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+                // squared distance of v from the ray {t v*: t >= 0}
+                let along = if norm_t > 0.0 { (v.iter().zip(&target).map(|(a, b)| a * b).sum::<f64>() / norm_t).max(0.0) } else { 0.0 };
+                let foot: Vec<f64> = target.iter().map(|t| if norm_t > 0.0 { t / norm_t * along } else { 0.0 }).collect();
+                parts.overfitted += dist(fitted.beta1(i), reference.beta1(j)).powi(2) + sq_dist(&v, &foot);
+            }
+            parts.mass += dist(&sum, &target);
+        } else {
+            let i = cell[0];
+            parts.single += dist(fitted.beta1(i), reference.beta1(j)) + dist(&gated_expert(fitted, i), &target);
+        }
+    }
+    parts
+}
+
 fn loss_in_gauge(kind: LossKind, fitted: &Mixture, reference: &Mixture) -> LossValue {
     let cells = voronoi_cells(fitted, reference);
+    if kind == LossKind::D1h {
+        let parts = homogeneity_quotient_loss(fitted, reference, &cells);
+        return LossValue { total: parts.mass + parts.overfitted + parts.single, parts, cells };
+    }
     let w = |m: &Mixture, i: usize| m.spec.gate.weight(m.beta0(i));
     let mut parts = LossParts::default();
     for (j, cell) in cells.cells.iter().enumerate() {
@@ -146,7 +198,7 @@ fn loss_in_gauge(kind: LossKind, fitted: &Mixture, reference: &Mixture) -> LossV
         let mass = (cell.iter().map(|&i| w(fitted, i)).sum::<f64>() - w(reference, j)).abs();
         match kind {
             LossKind::D1 | LossKind::D2 { .. } if over => parts.mass += mass,
-            LossKind::Softmax => parts.mass += mass,
+            LossKind::Softmax | LossKind::SoftmaxR1 => parts.mass += mass,
             _ => {}
         }
         for &i in cell {
@@ -158,7 +210,8 @@ fn loss_in_gauge(kind: LossKind, fitted: &Mixture, reference: &Mixture) -> LossV
                 LossKind::D2 { r } => df.beta0.powf(r) + df.beta1.powf(r) + df.a.powf(r) + df.b.powf(r),
                 LossKind::D3 => df.beta0 + df.beta1 + df.eta,
                 LossKind::Softmax if over => w(fitted, i) * (df.beta1.powi(2) + df.eta.powi(2)),
-                LossKind::Softmax => w(fitted, i) * (df.beta1 + df.eta),
+                LossKind::Softmax | LossKind::SoftmaxR1 => w(fitted, i) * (df.beta1 + df.eta),
+                LossKind::D1h => unreachable!("computed by homogeneity_quotient_loss"),
             };
             if over {
                 parts.overfitted += term;

@@ -65,3 +65,31 @@ fn gelu_experts_and_softmax_gates_do_not_have_this_invariance() {
     soft.spec.gate = Gate::Softmax;
     assert!(l2_error(&rescaled(&soft), &soft, &x) > 1e-3);
 }
+
+/// The homogeneity-quotient loss D1h is zero on the whole orbit of the truth (the trade of beta0
+/// against the scale of (a, b), and the split of an atom into parallel copies that add up), where
+/// D1 is not; and it still sees a change of the regression function.
+#[test]
+fn the_homogeneity_quotient_loss_is_zero_on_the_orbit() {
+    let x = draw_inputs(5000, 4, &mut seed::stream(11, &[("purpose", "x")]));
+    let t = regime1_truth(Expert::Relu);
+    let moved = rescaled(&t);
+    assert!(voronoi_loss(LossKind::D1h, &moved, &t).total < 1e-12);
+    // split atom 0 into copies carrying 30% and 70% of (a, b), same gate
+    let mut atoms = t.atoms();
+    let mut copy = atoms[0].clone();
+    copy.a.iter_mut().for_each(|v| *v *= 0.7);
+    copy.b *= 0.7;
+    atoms[0].a.iter_mut().for_each(|v| *v *= 0.3);
+    atoms[0].b *= 0.3;
+    atoms.push(copy);
+    let split = Mixture::from_atoms(Gate::Sigmoid, Expert::Relu, &atoms).unwrap();
+    assert!(l2_error(&split, &t, &x) < 1e-12, "the split reproduces f*");
+    assert!(voronoi_loss(LossKind::D1h, &split, &t).total < 1e-12);
+    assert!(voronoi_loss(LossKind::D1, &split, &t).total > 0.1);
+    // a real change of f is seen
+    let mut off = t.clone();
+    off.theta[t.spec.b_offset(1)] += 0.3;
+    assert!(l2_error(&off, &t, &x) > 1e-3);
+    assert!(voronoi_loss(LossKind::D1h, &off, &t).total > 0.1);
+}

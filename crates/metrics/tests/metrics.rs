@@ -224,3 +224,47 @@ fn sample_size_inverts_the_fitted_curve() {
     assert!((out[1].n / 1e7 - 1.0).abs() < 1e-9 && out[1].extrapolated);
     assert!(out[0].lo <= out[0].n && out[0].n <= out[0].hi);
 }
+
+/// D1h by hand. Truth: one atom beta0 = 0 (weight 1/2), beta1 = 0, (a, b) = (1, 0): v* = (0.5, 0).
+/// Singly fitted by (beta0 = 0, beta1 = 0.3, a = 1.4, b = 0): |d_beta1| + |v - v*| = 0.3 + 0.2.
+/// Over-fitted by two atoms of weight 1/2 with (a, b) = (1, 0.2) and (0.2, 0): the sum of the
+/// gated experts is (0.6, 0.1), 0.1 * sqrt(2) from v*; the first copy is 0.1 off the ray
+/// (v = (0.5, 0.1)), the second on it; beta1 offsets 0.1 and 0.
+#[test]
+fn d1h_hand_worked() {
+    let truth = mix(Gate::Sigmoid, &[atom(0.0, 0.0, 1.0, 0.0)]);
+    let single = mix(Gate::Sigmoid, &[atom(0.0, 0.3, 1.4, 0.0)]);
+    assert_abs_diff_eq!(voronoi_loss(LossKind::D1h, &single, &truth).total, 0.5, epsilon = TOL);
+    let over = mix(Gate::Sigmoid, &[atom(0.0, 0.1, 1.0, 0.2), atom(0.0, 0.0, 0.2, 0.0)]);
+    let l = voronoi_loss(LossKind::D1h, &over, &truth);
+    assert_abs_diff_eq!(l.parts.mass, 0.1 * 2f64.sqrt(), epsilon = TOL);
+    assert_abs_diff_eq!(l.parts.overfitted, 0.01 + 0.01, epsilon = TOL);
+    assert_eq!(LossKind::D1h.name(), "D1h");
+}
+
+/// The softmax loss with exponent-1 over-fitted terms: an exact split costs nothing, and moving
+/// one copy (mass 1/4) by 0.2 in b costs 0.25 * 0.2 (against 0.25 * 0.04 with squares).
+#[test]
+fn softmax_r1_hand_worked() {
+    let h = 0.5f64.ln();
+    let q = 0.25f64.ln();
+    let truth = mix(Gate::Softmax, &[atom(h, 1.0, 1.0, 0.0), atom(h, -1.0, 2.0, 0.0)]);
+    let split = mix(Gate::Softmax, &[atom(q, 1.0, 1.0, 0.0), atom(h, -1.0, 2.0, 0.0), atom(q, 1.0, 1.0, 0.0)]);
+    assert_abs_diff_eq!(voronoi_loss(LossKind::SoftmaxR1, &split, &truth).total, 0.0, epsilon = TOL);
+    let moved = mix(Gate::Softmax, &[atom(q, 1.0, 1.0, 0.2), atom(h, -1.0, 2.0, 0.0), atom(q, 1.0, 1.0, 0.0)]);
+    assert_abs_diff_eq!(voronoi_loss(LossKind::SoftmaxR1, &moved, &truth).total, 0.05, epsilon = TOL);
+    assert_abs_diff_eq!(voronoi_loss(LossKind::Softmax, &moved, &truth).total, 0.01, epsilon = TOL);
+}
+
+/// The matched expert error by hand (linear experts, d = 1, exact sup): true experts x and -x + 1;
+/// fitted experts 1.5x + 0.1, 0.9x and -x + 1.3: the first true expert's best match is 0.9x (sup
+/// 0.1), the second's is -x + 1.3 (sup 0.3). The gates do not matter.
+#[test]
+fn matched_expert_error_hand_worked() {
+    let lin = |gate: Gate, atoms: &[Atom]| Mixture::from_atoms(gate, Expert::Linear, atoms).unwrap();
+    let truth = lin(Gate::Sigmoid, &[atom(0.0, 0.0, 1.0, 0.0), atom(0.0, 0.0, -1.0, 1.0)]);
+    let fit = lin(Gate::Softmax, &[atom(3.0, 1.0, 1.5, 0.1), atom(-1.0, 0.0, 0.9, 0.0), atom(0.0, 2.0, -1.0, 1.3)]);
+    assert_abs_diff_eq!(matched_expert_error(&fit, &truth, &[0.0]), 0.3, epsilon = TOL);
+    let other_gates = lin(Gate::Sigmoid, &[atom(0.0, 0.0, 1.5, 0.1), atom(5.0, 0.0, 0.9, 0.0), atom(-5.0, 0.0, -1.0, 1.3)]);
+    assert_abs_diff_eq!(matched_expert_error(&other_gates, &truth, &[0.0]), 0.3, epsilon = TOL);
+}
