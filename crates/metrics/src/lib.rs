@@ -13,9 +13,11 @@
 //! ```
 
 mod errors;
+mod floor;
 mod rate;
 mod voronoi;
 
+pub use floor::FisherFloor;
 pub use errors::{atom_errors, l2_error, matched_expert_error, split_atom_errors, AtomError};
 pub use rate::{
     compare_power_vs_log_rate, consistent, fit_rate, ols, sample_size_for, summarise, Cell, CellSummary, ModelComparison, RateFit,

@@ -268,3 +268,34 @@ fn matched_expert_error_hand_worked() {
     let other_gates = lin(Gate::Sigmoid, &[atom(0.0, 0.0, 1.5, 0.1), atom(5.0, 0.0, 0.9, 0.0), atom(-5.0, 0.0, -1.0, 1.3)]);
     assert_abs_diff_eq!(matched_expert_error(&other_gates, &truth, &[0.0]), 0.3, epsilon = TOL);
 }
+
+/// The Fisher floor by hand. One atom, d = 1, linear expert, at beta0 = beta1 = 0, (a, b) = (1, 0):
+/// grad f = (0.25 x^2, 0.5 x, 0.25 x, 0.5) in (beta1, a, beta0, b): d/dbeta0 = 0.25 x and d/da = 0.5 x
+/// are collinear (the homogeneity of linear experts at a zero gate slope), so exactly one direction,
+/// (2, -1)/sqrt(5) in (beta0, a), is not identified: 4/5 of it on the gate intercept, 1/5 on the
+/// expert slope. On the identified directions, draws have E[dtheta^T I dtheta] = nu rank / n.
+#[test]
+fn fisher_floor_hand_worked() {
+    let m = Mixture::from_atoms(Gate::Sigmoid, Expert::Linear, &[atom(0.0, 0.0, 1.0, 0.0)]).unwrap();
+    let mut rng = seed::stream(3, &[("test", "floor")]);
+    let x: Vec<f64> = (0..20_000).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let floor = FisherFloor::new(&m, &x, 1e-9);
+    assert_eq!(floor.null_dims, 1);
+    assert_eq!(floor.identified_dims(), 3);
+    let [gi, gs, es, ei] = floor.null_groups;
+    assert_abs_diff_eq!(gi, 0.8, epsilon = 1e-6);
+    assert_abs_diff_eq!(es, 0.2, epsilon = 1e-6);
+    assert_abs_diff_eq!(gs + ei, 0.0, epsilon = 1e-6);
+    // E[grad f grad f^T] on the same inputs, and the quadratic form of the draws
+    let grads: Vec<[f64; 4]> = x.iter().map(|&v| [0.25 * v * v, 0.5 * v, 0.25 * v, 0.5]).collect();
+    let (nu, n, draws) = (0.01, 1000.0, 4000);
+    let mut total = 0.0;
+    for _ in 0..draws {
+        let d = floor.draw(nu, n, &mut rng);
+        let dt: Vec<f64> = d.theta.iter().zip(&m.theta).map(|(a, b)| a - b).collect();
+        total += grads.iter().map(|g| g.iter().zip(&dt).map(|(a, b)| a * b).sum::<f64>().powi(2)).sum::<f64>() / x.len() as f64;
+    }
+    let mean = total / draws as f64;
+    // chi-square with 3 degrees of freedom scaled by nu / n: mean 3e-5, sd of the mean 3e-5 sqrt(2/3)/sqrt(4000)
+    assert!((mean - 3.0 * nu / n).abs() < 4.0 * 3.0 * nu / n * (2.0f64 / 3.0).sqrt() / (draws as f64).sqrt(), "{mean}");
+}
