@@ -34,7 +34,8 @@ pub enum ParamGroup {
 }
 
 impl ParamGroup {
-    pub const ALL: [ParamGroup; 4] = [ParamGroup::GateIntercept, ParamGroup::GateSlope, ParamGroup::ExpertSlope, ParamGroup::ExpertIntercept];
+    pub const ALL: [ParamGroup; 4] =
+        [ParamGroup::GateIntercept, ParamGroup::GateSlope, ParamGroup::ExpertSlope, ParamGroup::ExpertIntercept];
 
     pub fn name(self) -> &'static str {
         match self {

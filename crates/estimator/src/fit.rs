@@ -67,7 +67,17 @@ pub struct FitReport {
 impl FitReport {
     fn unconstrained(termination: Termination, iterations: u64, evaluations: u64, objective: f64, grad_norm: f64, detail: String) -> Self {
         let active = ActiveBounds::default();
-        FitReport { termination, iterations, evaluations, objective, grad_norm, proj_grad_norm: grad_norm, rel_change: None, active, detail }
+        FitReport {
+            termination,
+            iterations,
+            evaluations,
+            objective,
+            grad_norm,
+            proj_grad_norm: grad_norm,
+            rel_change: None,
+            active,
+            detail,
+        }
     }
 }
 
@@ -377,5 +387,8 @@ pub(crate) fn fit_lbfgs(p: &LbfgsParams, start: &Mixture, sample: &Sample) -> Fi
     };
     let (objective, grad_norm) = objective_and_grad_norm(&spec, &theta, sample, &mut ws);
     let termination = if objective.is_finite() { termination } else { Termination::Diverged };
-    Fit { mixture: Mixture { spec, theta }, report: FitReport::unconstrained(termination, iterations, evaluations, objective, grad_norm, detail) }
+    Fit {
+        mixture: Mixture { spec, theta },
+        report: FitReport::unconstrained(termination, iterations, evaluations, objective, grad_norm, detail),
+    }
 }

@@ -16,7 +16,14 @@ pub fn reference_sample<R: Rng + ?Sized>(truth: &Mixture, n_ref: usize, rng: &mu
 /// G_bar from `start` (the noise-free initialisation of the fit's structure) on `n_ref` points.
 /// `optimizer` should be a converged least-squares fit (L-BFGS or Levenberg-Marquardt); SGD,
 /// which uses a random stream of its own, is given a fixed one.
-pub fn population_fit<R: Rng + ?Sized>(truth: &Mixture, start: &Mixture, n_ref: usize, optimizer: &Estimator, bounds: &Bounds, rng: &mut R) -> Fit {
+pub fn population_fit<R: Rng + ?Sized>(
+    truth: &Mixture,
+    start: &Mixture,
+    n_ref: usize,
+    optimizer: &Estimator,
+    bounds: &Bounds,
+    rng: &mut R,
+) -> Fit {
     let sample = reference_sample(truth, n_ref, rng);
     fit_in_halves(optimizer, start, &sample, bounds).1
 }

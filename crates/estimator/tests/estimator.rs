@@ -181,7 +181,14 @@ fn population_fit_of_a_sigmoid_regime2_truth_moves_away_from_the_split_start() {
     let x = draw_inputs(5000, 3, &mut seed::stream(7, &[("purpose", "x")]));
     let before = l2_error(&c, &t, &x);
     assert!(before > 1e-4, "the split start should not reproduce a Regime-2 truth ({before})");
-    let g = population_fit(&t, &c, 20_000, &Estimator::Lbfgs(LBFGS), &Bounds::unbounded(c.theta.len()), &mut seed::stream(7, &[("purpose", "gbar")]));
+    let g = population_fit(
+        &t,
+        &c,
+        20_000,
+        &Estimator::Lbfgs(LBFGS),
+        &Bounds::unbounded(c.theta.len()),
+        &mut seed::stream(7, &[("purpose", "gbar")]),
+    );
     let after = l2_error(&g.mixture, &t, &x);
     assert!(after < before, "{after} !< {before}");
 }
@@ -231,7 +238,14 @@ fn gbar_needs_a_perturbed_start() {
             assert!(apart < 1e-6, "{}: {apart}", optimizer.kind());
         }
         let start = init.perturbed_centre(&t, spec, 0.01, &mut seed::stream(8, &[("purpose", "start")])).unwrap();
-        let broken = population_fit(&t, &start, 20_000, &optimizer, &Bounds::unbounded(spec.n_params()), &mut seed::stream(8, &[("purpose", "ref")]));
+        let broken = population_fit(
+            &t,
+            &start,
+            20_000,
+            &optimizer,
+            &Bounds::unbounded(spec.n_params()),
+            &mut seed::stream(8, &[("purpose", "ref")]),
+        );
         assert!(copies_apart(&broken.mixture) > 1e-2, "{}: {}", optimizer.kind(), copies_apart(&broken.mixture));
     }
 }
@@ -323,7 +337,9 @@ fn bounded_lm_gives_the_same_bits_for_1_and_2_threads() {
                 .map(|rep| {
                     let r = rep.to_string();
                     let data = draw_sample(&t, 800, 0.01, &mut seed::stream(9, &[("rep", &r), ("purpose", "data")])).unwrap();
-                    let start = init(0.05, MassSplit::Share).start(&t, spec, 800, &mut seed::stream(9, &[("rep", &r), ("purpose", "init")])).unwrap();
+                    let start = init(0.05, MassSplit::Share)
+                        .start(&t, spec, 800, &mut seed::stream(9, &[("rep", &r), ("purpose", "init")]))
+                        .unwrap();
                     let f = lm.fit(&start, &data, &bx.bounds(&spec), &mut seed::stream(9, &[]));
                     f.mixture.theta.iter().map(|v| v.to_bits()).collect()
                 })
