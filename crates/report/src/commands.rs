@@ -2,10 +2,11 @@
 //! crate), merge into Parquet, rates, figures, tables, manifest. `smoe all` decides what is stale
 //! here. Status lines go to stderr; listings and reports to stdout.
 
-use crate::analysis::{rates, summary, write_summary_csv, RateRow, SummaryRow};
+use crate::analysis::{rates, summary};
 use crate::error::{ReportError, Result};
 use crate::manifest::{verify, write_manifest};
 use crate::publish;
+use crate::rows::{RateRow, SummaryRow};
 use crate::store;
 use indicatif::{ProgressBar, ProgressStyle};
 use smoe_experiment::fsio::atomic_write_bytes;
@@ -77,7 +78,7 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
 pub fn write_rates(exp: &Experiment, paths: &Paths) -> Result<(Vec<SummaryRow>, Vec<RateRow>)> {
     let fits = store::read_fits(&paths.fits())?;
     let sum = summary(exp, &fits);
-    write_summary_csv(&paths.summary(), &sum)?;
+    store::write_csv(&paths.summary(), &SummaryRow::HEADER, &sum)?;
     let r = rates(exp, &fits);
     store::write_rates(&paths.rates(), &r)?;
     Ok((sum, r))

@@ -19,6 +19,7 @@ mod error;
 pub mod figures;
 pub mod manifest;
 pub mod publish;
+pub mod rows;
 pub mod store;
 
 pub use error::{ReportError, Result};

@@ -20,8 +20,8 @@ use smoe_experiment::rows::{FitRow, Label, ParamKind, ParamName, ParamRow, Quant
 use smoe_metrics::{LossKind, RateMethod};
 use smoe_model::{Expert, Gate};
 
-use crate::analysis::{NRange, RateRow};
 use crate::error::ReportError;
+use crate::rows::{NRange, RateRow};
 
 type StoreError = ReportError;
 

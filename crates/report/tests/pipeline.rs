@@ -12,8 +12,8 @@ use smoe_experiment::rows::{FitRow, ParamKind, ParamName, ParamRow, Target};
 use smoe_experiment::run::{run, Silent};
 use smoe_metrics::{voronoi_loss, RateMethod};
 use smoe_model::{Gate, Mixture, Spec};
-use smoe_report::analysis::NRange;
 use smoe_report::commands::merge;
+use smoe_report::rows::NRange;
 use smoe_report::store;
 use tempfile::TempDir;
 
@@ -168,7 +168,7 @@ fn summary_tables_snapshot() {
         ));
     }
     insta::assert_snapshot!("smoke_summary", s);
-    let paper = |r: &&smoe_report::analysis::RateRow| r.method == RateMethod::LogMean && r.n_range == NRange::Full;
+    let paper = |r: &&smoe_report::rows::RateRow| r.method == RateMethod::LogMean && r.n_range == NRange::Full;
     let mut t = String::new();
     for r in rates.iter().filter(paper) {
         t.push_str(&format!(
@@ -210,7 +210,8 @@ fn summary_tables_snapshot() {
     let all_rates: Vec<_> = rates.iter().chain(&rates_none).cloned().collect();
     insta::assert_snapshot!("smoke_sensitivity", smoe_report::analysis::sensitivity_markdown(&[exp.clone(), fx.none.clone()], &all_rates));
     // the sample-size comparison exists for the setting fitted with both gates
-    let sc = smoe_report::analysis::sample_complexity_markdown(std::slice::from_ref(exp), &fx.root).unwrap();
+    let results = smoe_report::publish::load(exp, &fx.root).unwrap();
+    let sc = smoe_report::analysis::sample_complexity_markdown(std::slice::from_ref(exp), &[results]);
     assert!(sc.contains("smoke / relu_soft / sgd / expert_err") && sc.contains("smoke / relu_soft / lbfgs / l2_error"), "{sc}");
     // the grid reaches a decade below the measured errors, beyond the n range run
     assert!(sc.contains("(extrapolated)"), "{sc}");

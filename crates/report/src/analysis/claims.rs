@@ -1,6 +1,6 @@
 //! Every claim of the paper confronted with the data.
 
-use super::{find_rate, NRange, RateKey, RateRow};
+use crate::rows::{find_rate, NRange, RateKey, RateRow};
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::RateMethod;
 use std::fmt::Write as _;

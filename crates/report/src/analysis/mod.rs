@@ -1,6 +1,6 @@
-//! From fits to numbers: cell summaries and fitted rates of every (setting, fit, estimator,
-//! quantity), and beyond the paper's figures the claims table, the sample-size comparison and
-//! the sensitivity of slopes to the initialisation and the optimiser.
+//! From fits to numbers, without IO: cell summaries and fitted rates of every (setting, fit,
+//! estimator, quantity), and beyond the paper's figures the claims table, the sample-size
+//! comparison and the sensitivity of slopes to the initialisation and the optimiser.
 
 mod claims;
 mod rates;
@@ -9,10 +9,10 @@ mod sensitivity;
 mod summary;
 
 pub use claims::{claims_markdown, verdict, AIC_THRESHOLD, CLAIM_RULE, MAX_HALF_WIDTH};
-pub use rates::{bootstrap_label, find_rate, rates, NRange, RateKey, RateRow};
+pub use rates::{bootstrap_label, rates};
 pub use sample_size::sample_complexity_markdown;
 pub use sensitivity::sensitivity_markdown;
-pub use summary::{summary, write_summary_csv, SummaryRow};
+pub use summary::summary;
 
 use smoe_estimator::Termination;
 use smoe_experiment::plan::Experiment;
@@ -20,6 +20,17 @@ use smoe_experiment::rows::{FitRow, Quantity};
 use smoe_metrics::Cell;
 use smoe_model::Gate;
 use std::collections::BTreeMap;
+
+use crate::rows::{RateRow, SummaryRow};
+
+/// An experiment's results as the tables and figures read them: its fits, their summary and
+/// its fitted rates.
+#[derive(Clone, Debug)]
+pub struct Results {
+    pub fits: Vec<FitRow>,
+    pub sum: Vec<SummaryRow>,
+    pub rates: Vec<RateRow>,
+}
 
 /// The fits of one (setting, fitted gate, estimator, quantity), by n.
 #[derive(Clone, Debug)]

@@ -1,9 +1,6 @@
 //! The headline claim: the sample size each gate needs to reach an error eps, on the same data.
 
-use super::grouped;
-use crate::error::Result;
-use crate::store;
-use smoe_experiment::paths::Root;
+use super::{grouped, Results};
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::Quantity;
 use smoe_metrics::{sample_size_for, summarise, Cell, SampleSize};
@@ -13,14 +10,14 @@ use std::fmt::Write as _;
 /// For every setting fitted with both gates, n(eps) for each gate and its bootstrap interval,
 /// for the expert error and the L2 error, over a grid of eps spanning the measured range and
 /// one decade below it (extrapolated, flagged).
-pub fn sample_complexity_markdown(exps: &[Experiment], root: &Root) -> Result<String> {
+/// `results` are those of `exps`, in the same order.
+pub fn sample_complexity_markdown(exps: &[Experiment], results: &[Results]) -> String {
     let mut s = String::new();
-    for exp in exps {
+    for (exp, res) in exps.iter().zip(results) {
         if !exp.settings.iter().any(|st| st.has_both_gates()) {
             continue;
         }
-        let fits = store::read_fits(&root.paths(exp).fits())?;
-        let groups = grouped(exp, &fits);
+        let groups = grouped(exp, &res.fits);
         for st in exp.settings.iter().filter(|st| st.has_both_gates()) {
             for (est, _) in &exp.estimators {
                 for q in [Quantity::ExpertErr, Quantity::L2Error] {
@@ -83,7 +80,7 @@ pub fn sample_complexity_markdown(exps: &[Experiment], root: &Root) -> Result<St
             }
         }
     }
-    Ok(s)
+    s
 }
 
 /// n(eps) with its interval; a curve that does not fall (or falls so slowly that n(eps) leaves

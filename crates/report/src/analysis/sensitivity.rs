@@ -2,7 +2,7 @@
 //! side by side.
 
 use super::claims::f2;
-use super::{find_rate, RateKey, RateRow};
+use crate::rows::{find_rate, RateKey, RateRow};
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::Quantity;
 use std::fmt::Write as _;

@@ -1,12 +1,12 @@
 //! The figures of an experiment as one list ([`figure_specs`]): each [`FigureSpec`] names its
-//! file, its caption and what it shows. Drawing ([`super::figures`]) and the captions of
+//! file, its caption and what it shows. Drawing ([`crate::publish::figures`]) and the captions of
 //! figures/REPORT.md both walk this list, and both skip a figure with nothing to show, so a
 //! caption never names a figure that was not drawn. To add a figure, add a [`Content`] and its
 //! entry here.
 
-use super::Loaded;
-use crate::analysis::{find_rate, RateKey, RateRow, SummaryRow};
+use crate::analysis::Results;
 use crate::figures::{FitLine, Palette, Panel, Point, Series};
+use crate::rows::{find_rate, RateKey, RateRow, SummaryRow};
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::Quantity;
 use smoe_model::Gate;
@@ -285,7 +285,7 @@ impl Curves<'_> {
 }
 
 /// The panels of a figure (empty: nothing to draw, and no caption).
-pub fn panels(exp: &Experiment, spec: &FigureSpec, loaded: &Loaded) -> Vec<Panel> {
+pub fn panels(exp: &Experiment, spec: &FigureSpec, loaded: &Results) -> Vec<Panel> {
     let c = Curves { exp, sum: &loaded.sum, rates: &loaded.rates };
     let all = 0..exp.settings.len();
     match &spec.content {

@@ -3,9 +3,10 @@
 
 pub mod catalog;
 
-use crate::analysis::{claims_markdown, find_rate, sample_complexity_markdown, sensitivity_markdown, summary, NRange, RateRow, SummaryRow};
+use crate::analysis::{claims_markdown, sample_complexity_markdown, sensitivity_markdown, summary, Results};
 use crate::error::{ReportError, Result};
 use crate::figures::{draw_grid, draw_panel};
+use crate::rows::{find_rate, NRange, RateRow, SummaryRow};
 use crate::store;
 use catalog::{figure_specs, panels, Layout};
 use serde::{Deserialize, Serialize, Serializer};
@@ -18,17 +19,11 @@ use smoe_model::{Expert, Gate};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// An experiment's summary (recomputed from its fits) and rates, as figures and tables read them.
-pub struct Loaded {
-    pub sum: Vec<SummaryRow>,
-    pub rates: Vec<RateRow>,
-}
-
-/// Read an experiment's fits and rates.
-pub fn load(exp: &Experiment, root: &Root) -> Result<Loaded> {
+/// Read an experiment's fits and rates (the summary is recomputed from the fits).
+pub fn load(exp: &Experiment, root: &Root) -> Result<Results> {
     let p = root.paths(exp);
     let fits = store::read_fits(&p.fits())?;
-    Ok(Loaded { sum: summary(exp, &fits), rates: store::read_rates(&p.rates())? })
+    Ok(Results { sum: summary(exp, &fits), rates: store::read_rates(&p.rates())?, fits })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -240,7 +235,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     write_rates_csv(&dir.join("table1.csv"), &all_rates)?;
     let claims = claims_markdown(exps, &all_rates);
     write(&dir.join("claims.md"), format!("# Claims of the paper against the data\n\n{claims}").as_bytes())?;
-    let complexity = sample_complexity_markdown(exps, root)?;
+    let complexity = sample_complexity_markdown(exps, &loaded);
     write(
         &dir.join("sample_complexity.md"),
         format!("# Sample size needed to reach an error eps, sigmoid against softmax gating on the same data\n\nn(eps) inverts the fitted curve (log of the mean error on log n); intervals are bootstrap 95% (replications resampled within each n). The expert error is the largest sup_x |h(x; eta_hat) - h(x; eta_target)| over atoms; each gate is scored against its own target (G*, or G_bar for a misspecified fit). Rows marked extrapolated lie outside the n range run.\n{complexity}").as_bytes(),
@@ -354,7 +349,7 @@ pub fn gbar_settling(checks: &[SettlingInput], sum: &[SummaryRow]) -> Vec<GbarSe
         .collect()
 }
 
-fn gbar_settling_markdown(exps: &[Experiment], loaded: &[Loaded], root: &Root) -> Result<String> {
+fn gbar_settling_markdown(exps: &[Experiment], loaded: &[Results], root: &Root) -> Result<String> {
     let mut s = String::new();
     for (exp, l) in exps.iter().zip(loaded) {
         let path = root.paths(exp).gbar_check();

@@ -1,0 +1,153 @@
+//! The report's own tidy rows: fitted rates ([`RateRow`], looked up by [`RateKey`]) and cell
+//! summaries ([`SummaryRow`]). A leaf module: the store writes them, the analysis computes them.
+
+use serde::{Deserialize, Serialize};
+use smoe_experiment::rows::{sci6, Label, Quantity};
+use smoe_metrics::RateMethod;
+use smoe_model::{Expert, Gate};
+
+/// Which sample sizes a rate is fitted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NRange {
+    /// The whole n grid (the paper's way).
+    Full,
+    /// The largest half of the n grid: closer to the asymptotic regime the theorems describe
+    /// (at n = 10^3 a 9-atom fit in d = 32 has 594 parameters for 1000 points).
+    UpperHalf,
+}
+
+impl Label for NRange {
+    fn label(&self) -> String {
+        match self {
+            NRange::Full => "full",
+            NRange::UpperHalf => "upper_half",
+        }
+        .into()
+    }
+    fn from_label(s: &str) -> Option<Self> {
+        [NRange::Full, NRange::UpperHalf].into_iter().find(|r| r.label() == s)
+    }
+}
+
+/// One fitted rate: loss ~ C n^slope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateRow {
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: Gate,
+    pub expert: Expert,
+    pub estimator: String,
+    /// The quantity whose rate this is (column name kept from when only losses had rates).
+    pub loss_name: Quantity,
+    /// Log of the mean (the paper's) or every replication.
+    pub method: RateMethod,
+    pub n_range: NRange,
+    pub slope: f64,
+    pub se: f64,
+    pub boot_se: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub intercept: f64,
+    pub n_min: f64,
+    pub n_max: f64,
+    pub n_values: u32,
+    pub reps: u32,
+    /// Fits left out of the regression because their loss was not finite and positive, or they diverged.
+    pub excluded: u32,
+    /// The exponent the theory predicts for this loss (NaN where the theory gives no power law).
+    pub theory: f64,
+    pub theory_label: String,
+    /// "consistent", "not consistent" (at 95%), or "no power-law prediction".
+    pub verdict: String,
+    /// q of the logarithmic-rate model L ~ C (log n)^-q fitted to the same points.
+    pub log_rate_q: f64,
+    /// AIC(log rate) - AIC(power law): positive favours the power law; |delta| > 2 is a preference.
+    pub delta_aic: f64,
+}
+
+/// What identifies a rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateKey<'a> {
+    pub experiment: &'a str,
+    pub setting: &'a str,
+    pub gate: Gate,
+    pub estimator: &'a str,
+    pub quantity: Quantity,
+    pub method: RateMethod,
+    pub n_range: NRange,
+}
+
+impl<'a> RateKey<'a> {
+    /// The paper's rate (log of the mean over the full n range) of a quantity.
+    pub fn paper(experiment: &'a str, setting: &'a str, gate: Gate, estimator: &'a str, quantity: Quantity) -> Self {
+        RateKey { experiment, setting, gate, estimator, quantity, method: RateMethod::LogMean, n_range: NRange::Full }
+    }
+
+    /// The same rate by another method or over another n range.
+    pub fn with(self, method: RateMethod, n_range: NRange) -> Self {
+        RateKey { method, n_range, ..self }
+    }
+}
+
+impl RateRow {
+    pub fn key(&self) -> RateKey<'_> {
+        RateKey {
+            experiment: &self.experiment,
+            setting: &self.setting,
+            gate: self.gate_fit,
+            estimator: &self.estimator,
+            quantity: self.loss_name,
+            method: self.method,
+            n_range: self.n_range,
+        }
+    }
+}
+
+/// The rate with this key, if it was fitted.
+pub fn find_rate<'a>(rates: &'a [RateRow], key: &RateKey<'_>) -> Option<&'a RateRow> {
+    rates.iter().find(|r| r.key() == *key)
+}
+
+/// One row per (setting, fit, estimator, quantity, n); a row of summary.csv.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SummaryRow {
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: Gate,
+    pub estimator: String,
+    pub quantity: Quantity,
+    pub n: u64,
+    #[serde(serialize_with = "sci6")]
+    pub mean: f64,
+    #[serde(serialize_with = "sci6")]
+    pub sd: f64,
+    #[serde(serialize_with = "sci6")]
+    pub mcse: f64,
+    pub reps: usize,
+    /// Fits left out: diverged, or a value that is not finite and positive.
+    pub excluded: usize,
+    /// Fits that stopped without meeting their convergence test (L-BFGS max_iters / line search).
+    pub not_converged: usize,
+    #[serde(rename = "fits_with_empty_cells")]
+    pub empty_cells: usize,
+}
+
+impl SummaryRow {
+    /// The columns of summary.csv.
+    pub const HEADER: [&'static str; 13] = [
+        "experiment",
+        "setting",
+        "gate_fit",
+        "estimator",
+        "quantity",
+        "n",
+        "mean",
+        "sd",
+        "mcse",
+        "reps",
+        "excluded",
+        "not_converged",
+        "fits_with_empty_cells",
+    ];
+}
