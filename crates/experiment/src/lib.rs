@@ -12,8 +12,10 @@
 //! let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/smoke.yaml");
 //! let exp = Experiment::load(&smoke).unwrap();
 //! let units = exp.units();
-//! assert_eq!(units.len(), 72);
-//! assert_eq!(exp.unit_key(&units[0]), "smoke/relu_r1/sigmoid/lbfgs/n=200/rep=0");
+//! // one unit per (setting, fit, estimator, n, replication)
+//! let fits: usize = exp.settings.iter().map(|s| s.fits.len()).sum();
+//! assert_eq!(units.len(), fits * exp.estimators.len() * exp.n_values.len() * exp.config.replications as usize);
+//! assert!(exp.unit_key(&units[0]).starts_with("smoke/"));
 //! ```
 
 pub mod config;
