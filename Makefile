@@ -21,7 +21,10 @@ all: build
 build:
 	$(CARGO) build --release --locked --workspace
 
+# style first (fast), then the tests; CI runs exactly this
 test:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --release --locked --workspace
 
 # speed: GFLOP/s of single fits against the machine's peak, scaling in n and k, and the

@@ -1,11 +1,14 @@
-//! `smoe`: the command-line program of the artifact. A thin layer over `smoe_report`.
+//! `smoe`: the command-line program of the artifact. Parses arguments, calls one function of
+//! `smoe_report::commands` per subcommand, and maps errors to exit codes: 2 for what the user gave
+//! (a bad config or argument), 1 for anything that fails while running.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use smoe_report::config::Experiment;
-use smoe_report::pipeline::{self, Paths, RunSummary};
-use smoe_report::run::Shard;
+use smoe_experiment::plan::Shard;
+use smoe_report::commands::{self, AllOptions};
+use smoe_report::ReportError;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "smoe", version, about = "Reproduce 'Sigmoid Gating is More Sample Efficient than Softmax Gating in Mixture of Experts'")]
@@ -27,6 +30,7 @@ struct Cli {
 enum Command {
     /// Validate configs and list their work units.
     Plan {
+        #[arg(required = true)]
         configs: Vec<PathBuf>,
         /// Print every unit key, not only the counts.
         #[arg(long)]
@@ -34,6 +38,7 @@ enum Command {
     },
     /// Run the work units not yet finished (all, or one shard).
     Run {
+        #[arg(required = true)]
         configs: Vec<PathBuf>,
         /// i/N: run units whose plan index is i mod N. Defaults to SLURM_ARRAY_TASK_ID or
         /// JOB_COMPLETION_INDEX (with SHARD_COUNT) when set.
@@ -44,19 +49,32 @@ enum Command {
         estimator: Option<String>,
     },
     /// Merge finished units into data/<experiment>/fits.parquet and params.parquet.
-    Merge { configs: Vec<PathBuf> },
+    Merge {
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+    },
     /// Fit convergence rates: data/<experiment>/rates.parquet and summary.csv.
-    Rates { configs: Vec<PathBuf> },
+    Rates {
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+    },
     /// Draw the figures of each experiment.
-    Figures { configs: Vec<PathBuf> },
+    Figures {
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+    },
     /// Write Table 1, the rate tables and figures/REPORT.md.
-    Tables { configs: Vec<PathBuf> },
+    Tables {
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+    },
     /// Check every file recorded in data/manifest.json.
     Verify,
     /// Benchmark the kernel and single fits; time the SGD sweep of the given configs with 1 and 2 threads.
     Bench { configs: Vec<PathBuf> },
     /// Everything: run what is stale, merge, rates, figures, tables, manifest.
     All {
+        #[arg(required = true)]
         configs: Vec<PathBuf>,
         /// Rerun even if the results are current.
         #[arg(long)]
@@ -68,16 +86,10 @@ enum Command {
     },
 }
 
-fn load(configs: &[PathBuf]) -> Result<Vec<Experiment>> {
-    if configs.is_empty() {
-        bail!("no config given (e.g. workflow/e1_regime1.yaml)");
-    }
-    configs.iter().map(|p| Experiment::load(p).map_err(anyhow::Error::from)).collect()
-}
-
-fn shard_from(arg: Option<&str>) -> Result<Shard> {
+/// The shard of `--shard`, else of a cluster array job's environment, else all units.
+fn shard(arg: Option<&str>) -> anyhow::Result<Shard> {
     if let Some(s) = arg {
-        return Shard::parse(s).map_err(anyhow::Error::msg);
+        return Ok(Shard::parse(s)?);
     }
     let idx = std::env::var("SLURM_ARRAY_TASK_ID").or_else(|_| std::env::var("JOB_COMPLETION_INDEX")).ok();
     match idx {
@@ -86,112 +98,55 @@ fn shard_from(arg: Option<&str>) -> Result<Shard> {
             let count = std::env::var("SHARD_COUNT")
                 .or_else(|_| std::env::var("SLURM_ARRAY_TASK_COUNT"))
                 .context("a shard index is set in the environment but not SHARD_COUNT (or SLURM_ARRAY_TASK_COUNT)")?;
-            Shard::parse(&format!("{i}/{count}")).map_err(anyhow::Error::msg)
+            Shard::parse(&format!("{i}/{count}")).context("the shard from the environment")
         }
     }
 }
 
-fn print_run(id: &str, s: &RunSummary) {
-    eprintln!(
-        "{id}: {} fits run, {} already done, of {} planned; {} not converged, {} diverged; {:.1} s",
-        s.ran, s.skipped, s.planned, s.not_converged, s.diverged, s.wall_s
-    );
-}
-
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(t) = cli.threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global().context("setting the thread count")?;
     }
     let root = cli.root.as_path();
-    let progress = !cli.quiet;
-    let t0 = std::time::Instant::now();
     match &cli.command {
-        Command::Plan { configs, list } => {
-            for e in load(configs)? {
-                let units = e.units();
-                println!(
-                    "{}: {} settings, {} estimators, n in {:?}, {} replications: {} work units",
-                    e.id(),
-                    e.settings.len(),
-                    e.estimators.len(),
-                    e.n_values,
-                    e.config.replications,
-                    units.len()
-                );
-                if *list {
-                    for u in &units {
-                        println!("{}", e.unit_key(u));
-                    }
-                }
-            }
+        Command::Plan { configs, list } => commands::plan(configs, *list)?,
+        Command::Run { configs, shard: s, estimator } => {
+            commands::run(root, configs, shard(s.as_deref())?, estimator.as_deref(), cli.quiet)?
         }
-        Command::Run { configs, shard, estimator } => {
-            let shard = shard_from(shard.as_deref())?;
-            for e in load(configs)? {
-                let s = pipeline::run(&e, &Paths::new(root, &e), shard, estimator.as_deref(), progress)
-                    .map_err(|err| anyhow::anyhow!("{err}"))?;
-                print_run(e.id(), &s);
-            }
-        }
-        Command::Merge { configs } => {
-            for e in load(configs)? {
-                let n = pipeline::merge(&e, &Paths::new(root, &e)).map_err(|err| anyhow::anyhow!("{err}"))?;
-                eprintln!("{}: merged {n} rows", e.id());
-            }
-        }
-        Command::Rates { configs } => {
-            for e in load(configs)? {
-                let (_, r) = pipeline::write_rates(&e, &Paths::new(root, &e)).map_err(|err| anyhow::anyhow!("{err}"))?;
-                eprintln!("{}: {} rates", e.id(), r.len());
-            }
-        }
-        Command::Figures { configs } => {
-            let exps = load(configs)?;
-            let n = smoe_report::publish::figures(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;
-            eprintln!("{n} figure files written");
-        }
-        Command::Tables { configs } => {
-            let exps = load(configs)?;
-            smoe_report::publish::tables(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;
-        }
-        Command::Bench { configs } => {
-            let exps = if configs.is_empty() { Vec::new() } else { load(configs)? };
-            println!("{}", smoe_report::bench::run(root, &exps));
-        }
-        Command::Verify => {
-            let problems = smoe_report::publish::verify(root).map_err(|err| anyhow::anyhow!("{err}"))?;
-            if problems.is_empty() {
-                eprintln!("verify: every file matches data/manifest.json");
-            } else {
-                for p in &problems {
-                    eprintln!("verify: {p}");
-                }
-                bail!("{} files do not match the manifest", problems.len());
-            }
-        }
+        Command::Merge { configs } => commands::merge_all(root, configs)?,
+        Command::Rates { configs } => commands::rates_all(root, configs)?,
+        Command::Figures { configs } => commands::figures(root, configs)?,
+        Command::Tables { configs } => commands::tables(root, configs)?,
+        Command::Verify => commands::verify_all(root)?,
+        Command::Bench { configs } => commands::bench(root, configs)?,
         Command::All { configs, force, complete } => {
-            let exps = load(configs)?;
-            for e in &exps {
-                let paths = Paths::new(root, e);
-                if !force && pipeline::is_current(&paths) && !(*complete && !paths.params().exists()) {
-                    eprintln!("{}: results are current (same config and code fingerprint); skipping the simulation", e.id());
-                    continue;
-                }
-                let s = pipeline::run(e, &paths, Shard::ALL, None, progress).map_err(|err| anyhow::anyhow!("{err}"))?;
-                print_run(e.id(), &s);
-                pipeline::merge(e, &paths).map_err(|err| anyhow::anyhow!("{err}"))?;
-            }
-            for e in &exps {
-                pipeline::write_rates(e, &Paths::new(root, e)).map_err(|err| anyhow::anyhow!("{err}"))?;
-            }
-            smoe_report::publish::figures(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;
-            smoe_report::publish::tables(&exps, root).map_err(|err| anyhow::anyhow!("{err}"))?;
             let command: Vec<String> = std::env::args().collect();
-            let n = smoe_report::publish::write_manifest(&exps, root, &command.join(" "), t0.elapsed().as_secs_f64())
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
-            eprintln!("all: {} experiments, {n} files in the manifest, {:.1} s", exps.len(), t0.elapsed().as_secs_f64());
+            commands::all(root, configs, AllOptions { force: *force, complete: *complete, quiet: cli.quiet }, &command.join(" "))?
         }
     }
     Ok(())
+}
+
+/// 2 when the error is about what the user gave, 1 otherwise.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let input = err.chain().any(|e| {
+        e.downcast_ref::<ReportError>().is_some_and(ReportError::is_input)
+            || e.downcast_ref::<smoe_experiment::ExperimentError>().is_some_and(|e| e.is_input())
+    });
+    if input {
+        2
+    } else {
+        1
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // the error and its causes, one line: "file: field `k`: 1 is not allowed (...)"
+            eprintln!("smoe: {err:#}");
+            ExitCode::from(exit_code(&err))
+        }
+    }
 }

@@ -246,8 +246,8 @@ pub fn canonical_softmax_gauge(m: &Mixture) -> Mixture {
     }
     for i in 0..k {
         let o = m.spec.beta1_offset(i);
-        for t in 0..d {
-            out.theta[o + t] -= centre[t];
+        for (x, c) in out.theta[o..o + d].iter_mut().zip(&centre) {
+            *x -= c;
         }
     }
     out

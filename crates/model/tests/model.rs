@@ -115,8 +115,8 @@ fn softmax_gauge_invariance() {
     for i in 0..k {
         shifted.theta[m.spec.beta0_offset(i)] += 1.7;
         let o = m.spec.beta1_offset(i);
-        for j in 0..d {
-            shifted.theta[o + j] += t1[j];
+        for (x, t) in shifted.theta[o..o + d].iter_mut().zip(&t1) {
+            *x += t;
         }
     }
     for (a, b) in m.predict(&x).iter().zip(shifted.predict(&x)) {
@@ -143,17 +143,37 @@ fn label_switching_leaves_the_function_unchanged() {
     }
 }
 
+/// The seed rule (version 1) is pinned: SHA-256 of "smoe-seed-v1\n", the master seed as 8
+/// little-endian bytes and "key=value\n" per part of the identity. The expected key below was
+/// computed outside this code (Python's hashlib); changing the rule changes every stream, hence
+/// every result. Every part of the identity (master seed, keys, values, their order and
+/// boundaries) changes the seed, and nothing else enters it.
 #[test]
-fn seeds_depend_only_on_identity() {
-    let a = seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "0")]);
-    let b = seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "0")]);
-    let c = seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "1")]);
-    let e = seed::derive_seed(43, &[("experiment", "E1"), ("n", "1000"), ("rep", "0")]);
-    assert_eq!(a, b);
-    assert_ne!(a, c);
-    assert_ne!(a, e);
-    // key/value boundaries matter: ("n","10"),("rep","00") differs from ("n","100"),("rep","0")
-    assert_ne!(seed::derive_seed(1, &[("n", "10"), ("rep", "00")]), seed::derive_seed(1, &[("n", "100"), ("rep", "0")]));
+fn seeds_follow_the_pinned_rule_and_depend_only_on_identity() {
+    let id = [("experiment", "E1"), ("n", "1000"), ("rep", "0")];
+    let s = seed::derive_seed(42, &id);
+    let hex: String = s.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, "df323fa5e740e6f7d84c84d65a57cd84a730a3547441ec363e9344c5cf74f42a");
+    assert_eq!(seed::seed_label(&s), u64::from_le_bytes([0xdf, 0x32, 0x3f, 0xa5, 0xe7, 0x40, 0xe6, 0xf7]));
+    let variants = [
+        seed::derive_seed(43, &id),
+        seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("rep", "1")]),
+        seed::derive_seed(42, &[("experiment", "E1"), ("n", "1000"), ("replicate", "0")]),
+        seed::derive_seed(42, &[("n", "1000"), ("experiment", "E1"), ("rep", "0")]),
+        seed::derive_seed(42, &id[..2]),
+        seed::derive_seed(42, &[("experiment", "E1"), ("n", "100"), ("rep", "00")]),
+    ];
+    for (i, v) in variants.iter().enumerate() {
+        assert_ne!(*v, s, "variant {i}");
+        for w in &variants[i + 1..] {
+            assert_ne!(v, w);
+        }
+    }
+    // the stream is ChaCha20 keyed by the seed
+    use rand::{Rng, SeedableRng};
+    let mut a = seed::stream(42, &id);
+    let mut b = rand_chacha::ChaCha20Rng::from_seed(s);
+    assert_eq!((a.next_u64(), a.next_u64()), (b.next_u64(), b.next_u64()));
 }
 
 #[test]
@@ -216,12 +236,23 @@ fn expert_names_round_trip_and_reject_unknown() {
 }
 
 proptest! {
+    /// Logits up to a few hundred in size, so most cases are deep in saturation, where a
+    /// sigmoid gate rounds to exactly 0 or 1 in floating point (an open interval would fail).
     #[test]
-    fn sigmoid_gates_in_open_unit_interval(theta in prop::collection::vec(-5.0f64..5.0, 16), x in prop::collection::vec(-1.0f64..1.0, 3)) {
+    fn sigmoid_gates_in_closed_unit_interval(theta in prop::collection::vec(-100.0f64..100.0, 16), x in prop::collection::vec(-1.0f64..1.0, 3)) {
         let spec = Spec::new(Gate::Sigmoid, Expert::Relu, 2, 3).unwrap();
         let m = Mixture::from_theta(spec, theta).unwrap();
-        for g in m.gates_at(&x) {
-            prop_assert!(g > 0.0 && g < 1.0);
+        for (i, g) in m.gates_at(&x).into_iter().enumerate() {
+            let t = smoe_model::dot(m.beta1(i), &x) + m.beta0(i);
+            prop_assert!((0.0..=1.0).contains(&g), "gate {g} at logit {t}");
+            // symmetric, and monotone into saturation: exactly 1 above 37, positive above -745
+            prop_assert!((g - (1.0 - smoe_model::sigmoid(-t))).abs() <= 1e-15, "gate {g} at logit {t}");
+            if t > 37.0 {
+                prop_assert_eq!(g, 1.0);
+            }
+            if t > -745.0 {
+                prop_assert!(g > 0.0, "gate {g} at logit {t}");
+            }
         }
     }
 
@@ -232,6 +263,20 @@ proptest! {
         let g = m.gates_at(&x);
         prop_assert!(g.iter().all(|&v| (0.0..=1.0).contains(&v)));
         prop_assert!((g.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
+
+/// Saturation by hand: where the gate is exactly 1, still positive, and exactly 0.
+#[test]
+fn sigmoid_saturates_exactly() {
+    use smoe_model::{sigmoid, sigmoid_fast};
+    assert_eq!(sigmoid(40.0), 1.0);
+    assert!(sigmoid(-40.0) > 0.0 && sigmoid(-40.0) < 1e-17);
+    assert_eq!(sigmoid(-800.0), 0.0);
+    assert_eq!(sigmoid(f64::INFINITY), 1.0);
+    assert_eq!(sigmoid(f64::NEG_INFINITY), 0.0);
+    for t in [-800.0, -40.0, 0.0, 40.0, 800.0] {
+        assert!((0.0..=1.0).contains(&sigmoid_fast(t)), "sigmoid_fast({t}) = {}", sigmoid_fast(t));
     }
 }
 

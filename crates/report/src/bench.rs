@@ -6,8 +6,9 @@
 //! 2 cores (one worker did twice the other's work), which `smoe run` does not. A benchmark,
 //! never a test.
 
-use crate::config::Experiment;
-use smoe_estimator::{Bounds, InitNoise, InitParams, LbfgsParams, MassSplit, SgdParams};
+use crate::error::{ReportError, Result};
+use smoe_estimator::{Bounds, Estimator, InitNoise, InitParams, LbfgsParams, MassSplit, SgdParams};
+use smoe_experiment::plan::Experiment;
 use smoe_model::{draw_sample, kernel, seed, Expert, Gate, Mixture, Sample, Spec, TruthParams, Workspace};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -69,7 +70,7 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 /// Run the benchmark and return its report (Markdown).
-pub fn run(root: &Path, sweep_configs: &[Experiment]) -> String {
+pub fn run(root: &Path, sweep_configs: &[Experiment]) -> Result<String> {
     let (peak, how) = nominal_peak_gflops();
     let single_peak = peak / std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1) as f64;
     let measured = measured_dgemm_gflops();
@@ -122,52 +123,56 @@ pub fn run(root: &Path, sweep_configs: &[Experiment]) -> String {
         }) / reps as f64;
         let _ = writeln!(s, "| {n} | {k} | {:.3} | {:.2} |", t * 1e3, t * 1e9 / (n * k) as f64);
     }
-    s.push_str(&sweep_table(root, sweep_configs));
-    s
+    s.push_str(&sweep_table(root, sweep_configs)?);
+    Ok(s)
 }
 
 /// The name of a config's SGD estimator, if it has one.
 fn sgd_name(e: &Experiment) -> Option<&str> {
-    e.estimators.iter().find(|(_, est)| est.kind() == "sgd").map(|(name, _)| name.as_str())
+    e.estimators.iter().find(|(_, est)| matches!(est, Estimator::Sgd(_))).map(|(name, _)| name.as_str())
 }
 
 /// Wall time of `smoe --root scratch --threads N --quiet run --estimator <its SGD> CONFIG` for
 /// every config, run as a child process: exactly the command a reader types.
-fn timed_sweep(scratch: &Path, threads: usize, configs: &[Experiment]) -> f64 {
-    let exe = std::env::current_exe().expect("path of the running smoe binary");
+fn timed_sweep(scratch: &Path, threads: usize, configs: &[Experiment]) -> Result<f64> {
+    let exe =
+        std::env::current_exe().map_err(|source| ReportError::Child { command: "the path of the running smoe binary".into(), source })?;
     let t = Instant::now();
     for e in configs {
         let Some(name) = sgd_name(e) else { continue };
+        let command = format!("smoe run --estimator {name} {}", e.path.display());
         let out = std::process::Command::new(&exe)
             .arg("--root")
             .arg(scratch)
             .args(["--threads", &threads.to_string(), "--quiet", "run", "--estimator", name])
             .arg(&e.path)
             .output()
-            .expect("run smoe");
-        assert!(out.status.success(), "smoe run {} failed: {}", e.path.display(), String::from_utf8_lossy(&out.stderr));
+            .map_err(|source| ReportError::Child { command: command.clone(), source })?;
+        if !out.status.success() {
+            return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).into_owned() });
+        }
     }
-    t.elapsed().as_secs_f64()
+    Ok(t.elapsed().as_secs_f64())
 }
 
 /// The paper-faithful sweep from nothing and with the G_bars cached, with 1 and 2 threads.
-fn sweep_table(root: &Path, sweep_configs: &[Experiment]) -> String {
+fn sweep_table(root: &Path, sweep_configs: &[Experiment]) -> Result<String> {
     let mut s = String::new();
     if sweep_configs.is_empty() {
-        return s;
+        return Ok(s);
     }
     let fits: usize = sweep_configs.iter().filter(|e| sgd_name(e).is_some()).map(|e| e.units().len() / e.estimators.len()).sum();
     s.push_str("\nPaper-faithful sweep: every SGD unit of the given configs, each config run as `smoe --threads N run --estimator sgd CONFIG` in a scratch directory. Cold: from nothing, so the G_bars are computed first. Warm: the same commands again with the results removed but the G_bar cache kept, as when a reader reruns with other estimator settings, sample sizes or replications; the G_bar column is cold minus warm, and warm is the fits alone.\n\n| threads | G_bars (s) | cold total (s) | warm total = fits (s) | fits |\n|---|---|---|---|---|\n");
     for threads in [1usize, 2] {
         let scratch = root.join("target").join(format!("bench-sweep-{threads}"));
         let _ = std::fs::remove_dir_all(&scratch);
-        let cold = timed_sweep(&scratch, threads, sweep_configs);
+        let cold = timed_sweep(&scratch, threads, sweep_configs)?;
         let _ = std::fs::remove_dir_all(scratch.join("data").join("raw"));
-        let warm = timed_sweep(&scratch, threads, sweep_configs);
+        let warm = timed_sweep(&scratch, threads, sweep_configs)?;
         let _ = writeln!(s, "| {threads} | {:.1} | {cold:.1} | {warm:.1} | {fits} |", cold - warm);
         let _ = std::fs::remove_dir_all(&scratch);
     }
-    s
+    Ok(s)
 }
 
 /// GFLOP/s of one large square product (n = 1024) through matrixmultiply on one core: the rate

@@ -33,15 +33,16 @@
 //!   glyph by glyph to work around a letter-spacing bug of plotters' `ab_glyph` path; see
 //!   `TextMode`.)
 //!
-//! Output is deterministic: the same input gives byte-identical SVG. Both files are written
-//! atomically (drawn to a temporary file in the same directory, then renamed).
+//! Output is deterministic: the same input gives byte-identical SVG and PNG. Both files are
+//! written atomically ([`smoe_experiment::fsio`]).
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+use crate::error::ReportError;
+use smoe_experiment::fsio::{atomic_write_bytes, atomic_write_path};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -106,22 +107,7 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-/// Errors while drawing or writing a figure. Every variant names the file concerned.
-#[derive(Debug, thiserror::Error)]
-pub enum FigureError {
-    #[error("{path}: could not register or read the embedded DejaVuSans.ttf as font family \"sans-serif\"")]
-    Font { path: PathBuf },
-    #[error("{path}: invalid figure data: {msg}")]
-    InvalidData { path: PathBuf, msg: String },
-    #[error("{path}: drawing failed: {msg}")]
-    Draw { path: PathBuf, msg: String },
-    #[error("{path}: I/O error: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
+type FigureError = ReportError;
 
 /// The legend text of a fitted line: `"C n^-s"`, C to 3 significant digits, s to 2 decimals
 /// (for example `1.23 n^-0.49`; a negative s gives `n^0.30`).
@@ -141,10 +127,10 @@ pub fn draw_panel(panel: &Panel, stem: &Path) -> Result<Vec<PathBuf>, FigureErro
 pub fn draw_grid(panels: &[Panel], columns: usize, stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
     let png = with_suffix(stem, "png");
     if columns == 0 {
-        return Err(FigureError::InvalidData { path: png, msg: "a grid needs at least one column".into() });
+        return Err(FigureError::InvalidFigure { path: png, msg: "a grid needs at least one column".into() });
     }
     if panels.is_empty() {
-        return Err(FigureError::InvalidData { path: png, msg: "no panels to draw".into() });
+        return Err(FigureError::InvalidFigure { path: png, msg: "no panels to draw".into() });
     }
     let columns = columns.min(panels.len());
     let rows = panels.len().div_ceil(columns);
@@ -162,10 +148,10 @@ fn draw_figure(panels: &[Panel], columns: usize, size: (u32, u32), stem: &Path) 
     let metrics = glyph_metrics().ok_or_else(|| FigureError::Font { path: png.clone() })?;
     let layouts = panels
         .iter()
-        .map(|p| PanelData::new(p).map_err(|msg| FigureError::InvalidData { path: png.clone(), msg }))
+        .map(|p| PanelData::new(p).map_err(|msg| FigureError::InvalidFigure { path: png.clone(), msg }))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dir) = png.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|source| FigureError::Io { path: dir.into(), source })?;
+        fs::create_dir_all(dir).map_err(ReportError::io(dir))?;
     }
     let rows = panels.len().div_ceil(columns);
 
@@ -176,27 +162,20 @@ fn draw_figure(panels: &[Panel], columns: usize, size: (u32, u32), stem: &Path) 
         let drawn = render_all(&root, &layouts, rows, columns, TextMode::Whole).and_then(|()| root.present().map_err(|e| e.to_string()));
         drawn.map_err(|msg| FigureError::Draw { path: svg.clone(), msg })?;
     }
-    atomic_write(&svg, doc.as_bytes())?;
+    atomic_write_bytes(&svg, doc.as_bytes()).map_err(ReportError::io(&svg))?;
 
-    // PNG: the bitmap backend encodes to a file whose extension selects the format, so it
-    // draws to a temporary `.png` in the same directory which is then renamed.
-    let tmp = temp_path(&png, "png");
-    let drawn = {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        let drawn = render_all(&root, &layouts, rows, columns, TextMode::PerGlyph(metrics))
+    // PNG: the bitmap backend encodes to a file whose extension selects the format, so it draws
+    // to a temporary `.png` next to the destination.
+    let mut drawn = Ok(());
+    let written = atomic_write_path(&png, |tmp| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        drawn = render_all(&root, &layouts, rows, columns, TextMode::PerGlyph(metrics))
             .and_then(|()| root.present().map_err(|e| e.to_string()));
-        drawn
-        // The backend is dropped here, before the temporary file is renamed or removed.
-    };
-    if let Err(msg) = drawn {
-        let _ = fs::remove_file(&tmp);
-        return Err(FigureError::Draw { path: png, msg });
-    }
-    let synced = fs::OpenOptions::new().write(true).open(&tmp).and_then(|f| f.sync_all());
-    if let Err(source) = synced.and_then(|()| fs::rename(&tmp, &png)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(FigureError::Io { path: png, source });
-    }
+        // the backend is dropped here, before the temporary file is renamed
+        drawn.clone().map_err(std::io::Error::other)
+    });
+    drawn.map_err(|msg| FigureError::Draw { path: png.clone(), msg })?;
+    written.map_err(ReportError::io(&png))?;
     Ok(vec![png, svg])
 }
 
@@ -217,31 +196,6 @@ fn with_suffix(stem: &Path, ext: &str) -> PathBuf {
     s.push(".");
     s.push(ext);
     PathBuf::from(s)
-}
-
-/// A fresh temporary path next to `path`, ending in `.ext`.
-fn temp_path(path: &Path, ext: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}-{k}.{ext}", std::process::id()))
-}
-
-/// Write `bytes` to a temporary file in the same directory, sync it, rename it over `path`.
-fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FigureError> {
-    let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = temp_path(path, &ext);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        FigureError::Io { path: path.to_path_buf(), source }
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,11 +471,31 @@ const Y_LABEL_AREA: i32 = 84;
 const MARGIN: i32 = 14;
 const TICK_LEN: i32 = 5;
 
+type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// One panel, in phases: axes and grid, labels, then the data from the back (fitted lines) to
+/// the front (means), then the legend where it covers the fewest data marks.
 fn render_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &PanelData<'_>, text: TextMode) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let panel = data.panel;
-    // All text is drawn by `draw_label` below (see `TextMode`); plotters only draws the axes,
-    // grid lines and tick marks, so its own tick labels are made transparent.
+    let (plot, to_px) = draw_axes(area, data).map_err(err)?;
+    draw_labels(area, data, plot, &to_px, text).map_err(err)?;
+    // Pixels that carry data, for choosing where the legend goes.
+    let mut occupied: Vec<Px> = Vec::new();
+    draw_fit_lines(area, data.panel, &to_px, &mut occupied).map_err(err)?;
+    draw_error_bars(area, data.panel, plot.y1, &to_px, &mut occupied).map_err(err)?;
+    draw_means(area, data.panel, &to_px, &mut occupied).map_err(err)?;
+    draw_legend(area, data.panel, plot, &occupied, text).map_err(err)?;
+    Ok(())
+}
+
+/// Log-log axes, grid lines and tick marks (plotters); returns the plot area and the map from
+/// data coordinates to pixels relative to `area`.
+fn draw_axes<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    data: &PanelData<'_>,
+) -> DrawResult<(PxRect, impl Fn(f64, f64) -> Px + 'a), DB> {
+    // All text is drawn by `draw_labels` (see `TextMode`); plotters only draws the axes, grid
+    // lines and tick marks, so its own tick labels are made transparent.
     let mut chart = ChartBuilder::on(area)
         .margin_top(TITLE_BAND)
         .margin_left(MARGIN)
@@ -532,8 +506,7 @@ fn render_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &PanelD
         .build_cartesian_2d(
             (data.x.0..data.x.1).log_scale().with_key_points(data.x_ticks.bold.clone()).with_light_points(data.x_ticks.light.clone()),
             (data.y.0..data.y.1).log_scale().with_key_points(data.y_ticks.bold.clone()).with_light_points(data.y_ticks.light.clone()),
-        )
-        .map_err(err)?;
+        )?;
     chart
         .configure_mesh()
         .label_style((FONT_FAMILY, TICK_PX).into_font().color(&TRANSPARENT))
@@ -541,57 +514,79 @@ fn render_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &PanelD
         .bold_line_style(BLACK.mix(0.13).stroke_width(1))
         .light_line_style(BLACK.mix(0.05).stroke_width(1))
         .set_all_tick_mark_size(TICK_LEN)
-        .draw()
-        .map_err(err)?;
-
+        .draw()?;
     // From here on everything is drawn in pixels relative to `area`.
     let (ax, ay) = {
         let (xr, yr) = area.get_pixel_range();
         (xr.start, yr.start)
     };
-    let to_px = |n: f64, v: f64| -> Px {
-        let (x, y) = chart.backend_coord(&(n, v));
-        (x - ax, y - ay)
-    };
     let plot = {
         let (xr, yr) = chart.plotting_area().get_pixel_range();
         PxRect { x0: xr.start - ax, y0: yr.start - ay, x1: xr.end - ax - 1, y1: yr.end - ay - 1 }
     };
-    let bottom = plot.y1;
+    let to_px = move |n: f64, v: f64| -> Px {
+        let (x, y) = chart.backend_coord(&(n, v));
+        (x - ax, y - ay)
+    };
+    Ok((plot, to_px))
+}
+
+/// Title, tick labels and axis descriptions.
+fn draw_labels<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    data: &PanelData<'_>,
+    plot: PxRect,
+    to_px: &impl Fn(f64, f64) -> Px,
+    text: TextMode,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let panel = data.panel;
     let mid_x = (plot.x0 + plot.x1) / 2;
     let mid_y = (plot.y0 + plot.y1) / 2;
-
-    // Title, axis descriptions and tick labels.
     let anchor = |h, v| Pos::new(h, v);
-    text.draw(area, &panel.title, TITLE_PX, (mid_x, 12), anchor(HPos::Center, VPos::Top), false).map_err(err)?;
+    text.draw(area, &panel.title, TITLE_PX, (mid_x, 12), anchor(HPos::Center, VPos::Top), false)?;
     for &t in &data.x_ticks.bold {
         let (x, _) = to_px(t, data.y.0);
         let pos = (x, plot.y1 + TICK_LEN + 6);
-        text.draw(area, &sci_label(t), TICK_PX, pos, anchor(HPos::Center, VPos::Top), false).map_err(err)?;
+        text.draw(area, &sci_label(t), TICK_PX, pos, anchor(HPos::Center, VPos::Top), false)?;
     }
     for &t in &data.y_ticks.bold {
         let (_, y) = to_px(data.x.0, t);
         let pos = (plot.x0 - TICK_LEN - 7, y);
-        text.draw(area, &sci_label(t), TICK_PX, pos, anchor(HPos::Right, VPos::Center), false).map_err(err)?;
+        text.draw(area, &sci_label(t), TICK_PX, pos, anchor(HPos::Right, VPos::Center), false)?;
     }
     let x_desc_pos = (mid_x, plot.y1 + TICK_LEN + 6 + TICK_PX as i32 + 12);
-    text.draw(area, &panel.x_label, AXIS_DESC_PX, x_desc_pos, anchor(HPos::Center, VPos::Top), false).map_err(err)?;
+    text.draw(area, &panel.x_label, AXIS_DESC_PX, x_desc_pos, anchor(HPos::Center, VPos::Top), false)?;
     let y_desc_pos = (MARGIN + AXIS_DESC_PX as i32 / 2, mid_y);
-    text.draw(area, &panel.y_label, AXIS_DESC_PX, y_desc_pos, anchor(HPos::Center, VPos::Center), true).map_err(err)?;
+    text.draw(area, &panel.y_label, AXIS_DESC_PX, y_desc_pos, anchor(HPos::Center, VPos::Center), true)
+}
 
-    // Pixels that carry data, for choosing where the legend goes.
-    let mut occupied: Vec<Px> = Vec::new();
-
-    // Fitted lines first, so that data marks sit on top of them.
+/// Fitted lines, drawn first so that data marks sit on top of them.
+fn draw_fit_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    to_px: &impl Fn(f64, f64) -> Px,
+    occupied: &mut Vec<Px>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for s in &panel.series {
         if let (Some(f), Some((n0, n1))) = (&s.fit, n_range(s)) {
             let c = colour(s.palette);
             let line = [to_px(n0, fit_value(f, n0)), to_px(n1, fit_value(f, n1))];
-            sample_path(&line, &mut occupied);
-            draw_patterned(area, &line, DASH_DOT, c.stroke_width(LINE_W)).map_err(err)?;
+            sample_path(&line, occupied);
+            draw_patterned(area, &line, DASH_DOT, c.stroke_width(LINE_W))?;
         }
     }
-    // Error bars.
+    Ok(())
+}
+
+/// Error bars mean ± 2 sd; a bar whose lower end is not positive is clipped at the bottom edge
+/// `bottom` and ends in a downward arrowhead.
+fn draw_error_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    bottom: i32,
+    to_px: &impl Fn(f64, f64) -> Px,
+    occupied: &mut Vec<Px>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for s in &panel.series {
         let style = colour(s.palette).stroke_width(BAR_W);
         for p in &s.points {
@@ -603,35 +598,42 @@ fn render_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &PanelD
             };
             let y_stop = if lo.is_some() { y_lo } else { y_lo - ARROW_LEN + 1 };
             let bar = [(x, y_hi), (x, y_stop)];
-            sample_path(&bar, &mut occupied);
-            area.draw(&PathElement::new(bar.to_vec(), style)).map_err(err)?;
-            area.draw(&PathElement::new(vec![(x - CAP_HALF, y_hi), (x + CAP_HALF, y_hi)], style)).map_err(err)?;
+            sample_path(&bar, occupied);
+            area.draw(&PathElement::new(bar.to_vec(), style))?;
+            area.draw(&PathElement::new(vec![(x - CAP_HALF, y_hi), (x + CAP_HALF, y_hi)], style))?;
             if lo.is_some() {
-                area.draw(&PathElement::new(vec![(x - CAP_HALF, y_lo), (x + CAP_HALF, y_lo)], style)).map_err(err)?;
+                area.draw(&PathElement::new(vec![(x - CAP_HALF, y_lo), (x + CAP_HALF, y_lo)], style))?;
             } else {
                 // Clipped at the bottom edge: downward arrowhead with its tip on the edge.
                 let head = vec![(x - ARROW_HALF, bottom - ARROW_LEN), (x + ARROW_HALF, bottom - ARROW_LEN), (x, bottom)];
                 occupied.extend(head.iter().copied());
-                area.draw(&Polygon::new(head, colour(s.palette).filled())).map_err(err)?;
+                area.draw(&Polygon::new(head, colour(s.palette).filled()))?;
             }
         }
     }
-    // Mean lines and markers.
+    Ok(())
+}
+
+/// The means, joined by a line (dashed if the series says so), with a marker at each.
+fn draw_means<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    to_px: &impl Fn(f64, f64) -> Px,
+    occupied: &mut Vec<Px>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for s in &panel.series {
         let c = colour(s.palette);
         let mut pts: Vec<(f64, f64)> = s.points.iter().map(|p| (p.n, p.mean)).collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         let line: Vec<Px> = pts.iter().map(|&(n, m)| to_px(n, m)).collect();
-        sample_path(&line, &mut occupied);
+        sample_path(&line, occupied);
         let pattern = if s.dashed { DASHED } else { SOLID };
-        draw_patterned(area, &line, pattern, c.stroke_width(LINE_W)).map_err(err)?;
+        draw_patterned(area, &line, pattern, c.stroke_width(LINE_W))?;
         for &p in &line {
             occupied.push(p);
-            draw_marker(area, marker(s.palette), p, c).map_err(err)?;
+            draw_marker(area, marker(s.palette), p, c)?;
         }
     }
-
-    draw_legend(area, panel, plot, &occupied, text).map_err(err)?;
     Ok(())
 }
 
@@ -908,133 +910,35 @@ impl TextMode {
     }
 }
 
-/// Just enough of the embedded TrueType font to find a glyph's left edge (`xMin`).
+/// The embedded font's metrics that plotters' `ab_glyph` path drops: each glyph's left edge
+/// (`xMin` of its `glyf` header) and the ascent − descent it scales by (read with ttf-parser,
+/// the parser under ab_glyph).
 struct GlyphMetrics {
-    font: &'static [u8],
+    face: ttf_parser::Face<'static>,
     /// ascent − descent in font units, the quantity ab_glyph scales the pixel size by.
     height_units: f32,
-    cmap4: usize,
-    loca: usize,
-    loca_long: bool,
-    glyf: usize,
-    num_glyphs: u32,
 }
 
 fn glyph_metrics() -> Option<&'static GlyphMetrics> {
     static METRICS: OnceLock<Option<GlyphMetrics>> = OnceLock::new();
-    METRICS.get_or_init(|| GlyphMetrics::parse(FONT)).as_ref()
+    METRICS
+        .get_or_init(|| {
+            let face = ttf_parser::Face::parse(FONT, 0).ok()?;
+            let height_units = f32::from(face.ascender()) - f32::from(face.descender());
+            (height_units > 0.0).then_some(GlyphMetrics { face, height_units })
+        })
+        .as_ref()
 }
 
 impl GlyphMetrics {
-    fn parse(font: &'static [u8]) -> Option<Self> {
-        let rd = Reader(font);
-        let num_tables = rd.u16(4)? as usize;
-        let table = |tag: &[u8; 4]| -> Option<usize> {
-            (0..num_tables).find_map(|i| {
-                let rec = 12 + 16 * i;
-                (font.get(rec..rec + 4)? == tag).then(|| rd.u32(rec + 8).map(|o| o as usize))?
-            })
-        };
-        let head = table(b"head")?;
-        let hhea = table(b"hhea")?;
-        let maxp = table(b"maxp")?;
-        let cmap = table(b"cmap")?;
-        let loca = table(b"loca")?;
-        let glyf = table(b"glyf")?;
-        let (mut asc, mut desc) = (rd.i16(hhea + 4)?, rd.i16(hhea + 6)?);
-        if let Some(os2) = table(b"OS/2") {
-            // fsSelection bit 7: USE_TYPO_METRICS (ttf-parser then uses the typo values).
-            if rd.u16(os2 + 62)? & (1 << 7) != 0 {
-                asc = rd.i16(os2 + 68)?;
-                desc = rd.i16(os2 + 70)?;
-            }
-        }
-        let height_units = f32::from(asc) - f32::from(desc);
-        let n_sub = rd.u16(cmap + 2)? as usize;
-        let cmap4 = (0..n_sub).find_map(|j| {
-            let rec = cmap + 4 + 8 * j;
-            let (pid, eid) = (rd.u16(rec)?, rd.u16(rec + 2)?);
-            let sub = cmap + rd.u32(rec + 4)? as usize;
-            let unicode = (pid == 3 && eid == 1) || pid == 0;
-            (unicode && rd.u16(sub)? == 4).then_some(sub)
-        })?;
-        (height_units > 0.0).then_some(Self {
-            font,
-            height_units,
-            cmap4,
-            loca,
-            loca_long: rd.i16(head + 50)? != 0,
-            glyf,
-            num_glyphs: u32::from(rd.u16(maxp + 4)?),
-        })
-    }
-
-    fn glyph_id(&self, c: char) -> Option<u32> {
-        let rd = Reader(self.font);
-        let cp = u32::try_from(c).ok().filter(|&cp| cp <= 0xFFFF)?;
-        let sub = self.cmap4;
-        let seg_x2 = rd.u16(sub + 6)? as usize;
-        let ends = sub + 14;
-        let starts = ends + seg_x2 + 2;
-        let deltas = starts + seg_x2;
-        let ranges = deltas + seg_x2;
-        for i in 0..seg_x2 / 2 {
-            if u32::from(rd.u16(ends + 2 * i)?) < cp {
-                continue;
-            }
-            let start = u32::from(rd.u16(starts + 2 * i)?);
-            if start > cp {
-                return None;
-            }
-            let delta = u32::from(rd.u16(deltas + 2 * i)?);
-            let range = rd.u16(ranges + 2 * i)? as usize;
-            let gid = if range == 0 {
-                (cp + delta) & 0xFFFF
-            } else {
-                let at = ranges + 2 * i + range + 2 * (cp - start) as usize;
-                match u32::from(rd.u16(at)?) {
-                    0 => 0,
-                    g => (g + delta) & 0xFFFF,
-                }
-            };
-            return (gid != 0 && gid < self.num_glyphs).then_some(gid);
-        }
-        None
-    }
-
-    /// The glyph's `xMin` in font units, `None` for glyphs without an outline.
+    /// The glyph's `xMin` in font units, `None` for unmapped glyphs and glyphs without an outline.
     fn x_min(&self, c: char) -> Option<i16> {
-        let rd = Reader(self.font);
-        let g = self.glyph_id(c)? as usize;
-        let (o0, o1) = if self.loca_long {
-            (rd.u32(self.loca + 4 * g)? as usize, rd.u32(self.loca + 4 * g + 4)? as usize)
-        } else {
-            (2 * rd.u16(self.loca + 2 * g)? as usize, 2 * rd.u16(self.loca + 2 * g + 2)? as usize)
-        };
-        (o1 > o0).then_some(())?;
-        rd.i16(self.glyf + o0 + 2)
+        let id = self.face.glyph_index(c).filter(|id| id.0 != 0)?;
+        Some(self.face.tables().glyf?.bbox(id)?.x_min)
     }
 
     /// The left bearing in whole pixels that ab_glyph drops when it crops a glyph's bitmap.
     fn left_bearing_px(&self, c: char, size: f32) -> i32 {
         self.x_min(c).map_or(0, |x| (f32::from(x) * size / self.height_units).floor() as i32)
-    }
-}
-
-/// Big-endian reads with bounds checks.
-struct Reader(&'static [u8]);
-
-impl Reader {
-    fn bytes<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
-        self.0.get(at..at.checked_add(N)?)?.try_into().ok()
-    }
-    fn u16(&self, at: usize) -> Option<u16> {
-        self.bytes(at).map(u16::from_be_bytes)
-    }
-    fn i16(&self, at: usize) -> Option<i16> {
-        self.bytes(at).map(i16::from_be_bytes)
-    }
-    fn u32(&self, at: usize) -> Option<u32> {
-        self.bytes(at).map(u32::from_be_bytes)
     }
 }

@@ -1,95 +1,22 @@
-//! Atomic file writes, SHA-256 hashes and the run manifest (`manifest.json`).
-//!
-//! The manifest lists every output file with its hash and size, keyed by its path relative to
-//! the output root, plus a description of the run that produced them (git commit, toolchain,
-//! config hashes). [`Manifest::verify`] re-hashes the files and reports what changed.
+//! The run manifest (`data/manifest.json`): every output file with its hash and size, keyed by
+//! its path relative to the output root, plus a description of the run that produced them (git
+//! commit, toolchain, config hashes). [`Manifest::verify`] re-hashes the files and reports what
+//! changed.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use smoe_experiment::fsio::{atomic_write_bytes, sha256_and_len, sha256_file};
+use smoe_experiment::paths::Root;
+use smoe_experiment::plan::Experiment;
 
-/// Writes `path` atomically: `write` fills a temporary file in the same directory
-/// (`.<name>.<pid>-<k>.tmp`), which is flushed, fsynced and renamed over `path`. Readers see
-/// either the old file or the complete new one, never a truncated one. If `write` (or any later
-/// step) fails, the temporary file is removed and `path` is left untouched.
-pub fn atomic_write(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name =
-        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{}: not a file path", path.display())))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{}.{}-{k}.tmp", name.to_string_lossy(), std::process::id()));
-    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-    let result = write(&mut file).and_then(|()| file.flush()).and_then(|()| file.sync_all()).and_then(|()| {
-        drop(file);
-        fs::rename(&tmp, path)
-    });
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // Make the rename itself durable. Best effort: some filesystems refuse to fsync directories,
-    // and the destination is complete either way.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// [`atomic_write`] of a byte string.
-pub fn atomic_write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    atomic_write(path, |f| f.write_all(bytes))
-}
-
-/// SHA-256 of a file's contents, as 64 lowercase hex digits.
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    Ok(sha256_and_len(path)?.0)
-}
-
-fn sha256_and_len(path: &Path) -> io::Result<(String, u64)> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut len = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        len += n as u64;
-    }
-    Ok((hex(&hasher.finalize()), len))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Errors of manifest I/O, naming the file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ManifestError {
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{}: invalid manifest JSON: {source}", path.display())]
-    Json { path: PathBuf, source: serde_json::Error },
-    #[error("{}: not a relative path inside the output root", path.display())]
-    NotRelative { path: PathBuf },
-}
+use crate::error::{ReportError, Result};
 
 /// Hash and size of one recorded file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,26 +70,26 @@ impl fmt::Display for VerifyProblem {
 }
 
 impl Manifest {
-    pub fn load(path: &Path) -> Result<Self, ManifestError> {
-        let text = fs::read_to_string(path).map_err(|source| ManifestError::Io { path: path.to_owned(), source })?;
-        serde_json::from_str(&text).map_err(|source| ManifestError::Json { path: path.to_owned(), source })
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = fs::read_to_string(path).map_err(ReportError::io(path))?;
+        serde_json::from_str(&text).map_err(|source| ReportError::ManifestJson { path: path.to_owned(), source })
     }
 
     /// Writes pretty-printed JSON (keys in struct / sorted-map order, so the output is
     /// deterministic) atomically.
-    pub fn save(&self, path: &Path) -> Result<(), ManifestError> {
-        let mut text = serde_json::to_string_pretty(self).map_err(|source| ManifestError::Json { path: path.to_owned(), source })?;
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(|source| ReportError::ManifestJson { path: path.to_owned(), source })?;
         text.push('\n');
-        atomic_write_bytes(path, text.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_owned(), source })
+        atomic_write_bytes(path, text.as_bytes()).map_err(ReportError::io(path))
     }
 
     /// Hashes `root/rel_path` and records it under `rel_path` ('/'-separated). `rel_path` may also
     /// be an absolute path inside `root`. Returns the new entry.
-    pub fn record_file(&mut self, root: &Path, rel_path: &Path) -> Result<&FileEntry, ManifestError> {
+    pub fn record_file(&mut self, root: &Path, rel_path: &Path) -> Result<&FileEntry> {
         let rel = rel_path.strip_prefix(root).unwrap_or(rel_path);
-        let key = manifest_key(rel).ok_or_else(|| ManifestError::NotRelative { path: rel_path.to_owned() })?;
+        let key = manifest_key(rel).ok_or_else(|| ReportError::NotRelative { path: rel_path.to_owned() })?;
         let full = root.join(rel);
-        let (sha256, bytes) = sha256_and_len(&full).map_err(|source| ManifestError::Io { path: full, source })?;
+        let (sha256, bytes) = sha256_and_len(&full).map_err(ReportError::io(full))?;
         self.files.insert(key.clone(), FileEntry { sha256, bytes });
         Ok(&self.files[&key])
     }
@@ -252,7 +179,73 @@ pub fn format_utc(unix_secs: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// SHA-256 of a byte string, as 64 lowercase hex digits.
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+/// Files recorded in the manifest but kept out of git (bulky); `verify` reports them as absent
+/// from a git checkout rather than as a failure.
+pub fn archive_only(key: &str) -> bool {
+    key.ends_with("/params.parquet")
+}
+
+/// Record every output file of `exps` and the run description in data/manifest.json.
+///
+/// Archive-only files of these experiments that the previous manifest records but that are
+/// absent (a git checkout) keep their entries: they were not rewritten. If the recorded files
+/// are then exactly those of the previous manifest, it is left as it is, with the description
+/// of the run that produced them, so that rerunning `smoe all` on current results changes
+/// nothing. Returns the number of files recorded.
+pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f64) -> Result<usize> {
+    let path = root.manifest();
+    // an unreadable previous manifest is replaced, as if there were none
+    let previous = Manifest::load(&path).ok();
+    let mut m = Manifest::default();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for exp in exps {
+        let p = root.paths(exp);
+        for f in [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.fingerprint_file()] {
+            if f.exists() {
+                files.push(f);
+            }
+        }
+    }
+    if let Ok(rd) = fs::read_dir(root.figures_dir()) {
+        // hidden files are temporary files of atomic writes (left by a kill mid-write), not outputs
+        let visible = |p: &PathBuf| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.'));
+        let mut figs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && visible(p)).collect();
+        figs.sort();
+        files.extend(figs);
+    }
+    for f in &files {
+        m.record_file(&root.dir, f)?;
+    }
+    if let Some(prev) = &previous {
+        for exp in exps {
+            let params = root.paths(exp).params();
+            let Some(key) = params.strip_prefix(&root.dir).ok().and_then(manifest_key) else { continue };
+            if let Some(entry) = prev.files.get(&key).filter(|_| archive_only(&key) && !m.files.contains_key(&key)) {
+                m.files.insert(key, entry.clone());
+            }
+        }
+        if prev.files == m.files {
+            return Ok(m.files.len());
+        }
+    }
+    let configs: Vec<PathBuf> = exps.iter().map(|e| e.path.clone()).collect();
+    m.run = RunInfo::collect(&root.dir, &configs, command, wall_s);
+    m.save(&path)?;
+    Ok(m.files.len())
+}
+
+/// Check the files of data/manifest.json. Archive-only files absent from a git checkout are
+/// reported on stderr but are not problems.
+pub fn verify(root: &Root) -> Result<Vec<VerifyProblem>> {
+    let m = Manifest::load(&root.manifest())?;
+    Ok(m.verify(&root.dir)
+        .into_iter()
+        .filter(|p| match p {
+            VerifyProblem::Missing { path } if archive_only(path) => {
+                eprintln!("verify: {path} is archive-only (not in git); `make all` or the dist archive provides it");
+                false
+            }
+            _ => true,
+        })
+        .collect())
 }

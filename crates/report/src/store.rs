@@ -1,36 +1,29 @@
-//! Parquet storage of the row structs in [`crate::rows`] (polars).
+//! Parquet storage of the tidy rows ([`FitRow`], [`ParamRow`], [`RateRow`]) with polars.
 //!
 //! One column per struct field, same name and order, natural types (`String` -> String,
-//! `u64` -> UInt64, `u32` -> UInt32, `f64` -> Float64), no nulls. Writes are atomic
-//! ([`crate::manifest::atomic_write`]). Reading requires every field's column with exactly that
-//! type and no nulls; extra columns are ignored. The `*_frame` functions give the same table as a
-//! [`DataFrame`] for lazy queries (`frame.lazy().group_by(..)`).
+//! `u64` -> UInt64, `u32` -> UInt32, `f64` -> Float64; typed values such as gates, terminations
+//! and quantities -> String through their [`Label`]), no nulls. Writes are atomic
+//! ([`smoe_experiment::fsio::atomic_write`]). Reading requires every field's column with exactly
+//! that type and no nulls; extra columns are ignored. The `*_frame` functions give the same table
+//! as a [`DataFrame`].
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::{Column, DataFrame, PolarsError, PolarsResult};
 use polars_io::parquet::{read::ParquetReader, write::ParquetWriter};
 use polars_io::SerReader;
+use smoe_estimator::Termination;
+use smoe_experiment::fsio::{atomic_write, atomic_write_bytes};
+use smoe_experiment::rows::{FitRow, Label, ParamKind, ParamName, ParamRow, Quantity, Target};
+use smoe_metrics::{LossKind, RateMethod};
+use smoe_model::{Expert, Gate};
 
-use crate::manifest::atomic_write;
-use crate::rows::{FitRow, ParamRow, RateRow};
+use crate::error::ReportError;
+use crate::rows::{NRange, RateRow};
 
-/// Errors of the Parquet store. Each names the file (or, for in-memory frames, the table).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{}: reading Parquet: {source}", path.display())]
-    Read { path: PathBuf, source: PolarsError },
-    #[error("{}: column `{column}`: {problem}", path.display())]
-    Column { path: PathBuf, column: &'static str, problem: String },
-    /// Building the in-memory frame failed (no file involved).
-    #[error("building the {table} frame: {source}")]
-    Frame { table: &'static str, source: PolarsError },
-}
+type StoreError = ReportError;
 
 /// A Rust field type with a Parquet column type.
 trait Cell: Sized {
@@ -64,6 +57,30 @@ macro_rules! numeric_cell {
 }
 numeric_cell!(u64 => u64, u32 => u32, f64 => f64);
 
+/// Typed values are stored as their [`Label`]: the one place they meet their text form.
+macro_rules! label_cell {
+    ($($t:ty),*) => {$(
+        impl Cell for $t {
+            fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+                Column::new(name.into(), values.map(Label::label).collect::<Vec<String>>())
+            }
+            fn values(column: &Column) -> PolarsResult<Vec<Option<Self>>> {
+                column
+                    .str()?
+                    .iter()
+                    .map(|v| match v {
+                        None => Ok(None),
+                        Some(s) => <$t as Label>::from_label(s).map(Some).ok_or_else(|| {
+                            PolarsError::ComputeError(format!("{s:?} is not a {}", stringify!($t)).into())
+                        }),
+                    })
+                    .collect()
+            }
+        }
+    )*};
+}
+label_cell!(Gate, Expert, Termination, Target, LossKind, Quantity, RateMethod, NRange, ParamKind, ParamName);
+
 /// The values of column `name` of a frame read from `path`, which must exist, have the Rust
 /// type's column type, and contain no nulls.
 fn column_values<T: Cell>(df: &DataFrame, name: &'static str, path: &Path) -> Result<Vec<T>, StoreError> {
@@ -80,12 +97,12 @@ fn write_frame(path: &Path, mut df: DataFrame) -> Result<(), StoreError> {
         ParquetWriter::new(&mut out).finish(&mut df).map_err(io::Error::other)?;
         out.flush()
     })
-    .map_err(|source| StoreError::Io { path: path.to_owned(), source })
+    .map_err(ReportError::io(path))
 }
 
 fn read_frame(path: &Path) -> Result<DataFrame, StoreError> {
-    let file = File::open(path).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
-    ParquetReader::new(file).finish().map_err(|source| StoreError::Read { path: path.to_owned(), source })
+    let file = File::open(path).map_err(ReportError::io(path))?;
+    ParquetReader::new(file).finish().map_err(|source| StoreError::ParquetRead { path: path.to_owned(), source })
 }
 
 /// Defines `$frame`, `$write` and `$read` for a row type from its list of fields. The struct
@@ -178,6 +195,7 @@ table!(
         estimator,
         loss_name,
         method,
+        n_range,
         slope,
         se,
         boot_se,
@@ -196,3 +214,29 @@ table!(
         delta_aic,
     ]
 );
+
+/// Writes CSV rows (serde) under `header`, atomically. The header is written even when there are
+/// no rows; it must name the row type's serialized fields in order (each row type's test checks).
+pub fn write_csv<T: serde::Serialize>(path: &Path, header: &[&str], rows: &[T]) -> Result<(), StoreError> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.write_record(header).map_err(ReportError::csv(path))?;
+    for r in rows {
+        w.serialize(r).map_err(ReportError::csv(path))?;
+    }
+    let bytes = w.into_inner().map_err(|e| ReportError::io(path)(e.into_error()))?;
+    atomic_write_bytes(path, &bytes).map_err(ReportError::io(path))
+}
+
+/// Reads CSV rows (serde, by header name; extra columns are ignored).
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, StoreError> {
+    let mut r = csv::Reader::from_path(path).map_err(ReportError::csv(path))?;
+    r.deserialize().collect::<Result<Vec<T>, _>>().map_err(ReportError::csv(path))
+}
+
+/// The header serde gives a row type, for checking a `HEADER` constant in tests.
+pub fn csv_header<T: serde::Serialize>(row: &T) -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(row).expect("serialisable row");
+    let text = String::from_utf8(w.into_inner().expect("in memory")).expect("utf-8");
+    text.lines().next().unwrap_or_default().split(',').map(str::to_owned).collect()
+}

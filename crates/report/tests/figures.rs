@@ -1,19 +1,18 @@
 //! Figures: files exist, PNG has the right size, SVG has the text, output is deterministic.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
-use smoe_report::figures::{
-    draw_grid, draw_panel, fit_label, FigureError, FitLine, Palette, Panel, Point, Series, GRID_CELL_SIZE, PANEL_SIZE,
-};
+use smoe_report::figures::{draw_grid, draw_panel, fit_label, FitLine, Palette, Panel, Point, Series, GRID_CELL_SIZE, PANEL_SIZE};
+use smoe_report::ReportError;
+use tempfile::TempDir;
 
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("smoe-figures-{tag}-{}-{k}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A fresh, empty directory, removed at the end of the test unless SMOE_KEEP_FIGURES is set.
+fn temp_dir(tag: &str) -> TempDir {
+    let keep = std::env::var_os("SMOE_KEEP_FIGURES").is_some();
+    let dir = tempfile::Builder::new().prefix(&format!("smoe-figures-{tag}-")).disable_cleanup(keep).tempdir().unwrap();
+    if keep {
+        eprintln!("figures kept in {}", dir.path().display());
+    }
     dir
 }
 
@@ -58,7 +57,7 @@ fn no_temp_files_left(dir: &Path) {
     let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp-"))
+        .filter(|n| n.starts_with('.') || n.contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 }
@@ -78,10 +77,10 @@ fn fit_label_format() {
 fn panel_png_and_svg() {
     let dir = temp_dir("panel");
     let panel = test_panel();
-    let stem = dir.join("rate_panel");
+    let stem = dir.path().join("rate_panel");
     let written = draw_panel(&panel, &stem).unwrap();
-    let png = dir.join("rate_panel.png");
-    let svg = dir.join("rate_panel.svg");
+    let png = dir.path().join("rate_panel.png");
+    let svg = dir.path().join("rate_panel.svg");
     assert_eq!(written, vec![png.clone(), svg.clone()]);
     assert!(png.is_file() && svg.is_file());
 
@@ -98,23 +97,17 @@ fn panel_png_and_svg() {
     assert!(text.contains("font-family=\"sans-serif\""), "embedded font family");
 
     // Same input, same bytes.
-    let stem2 = dir.join("rate_panel_again");
+    let stem2 = dir.path().join("rate_panel_again");
     draw_panel(&panel, &stem2).unwrap();
-    let again = std::fs::read(dir.join("rate_panel_again.svg")).unwrap();
+    let again = std::fs::read(dir.path().join("rate_panel_again.svg")).unwrap();
     assert!(again == text.as_bytes(), "SVG output is not deterministic");
-    let png_again = std::fs::read(dir.join("rate_panel_again.png")).unwrap();
+    let png_again = std::fs::read(dir.path().join("rate_panel_again.png")).unwrap();
     assert!(png_again == std::fs::read(&png).unwrap(), "PNG output is not deterministic");
 
     // Overwriting an existing figure works (rename over the old file).
     draw_panel(&panel, &stem).unwrap();
     assert!(std::fs::read(&svg).unwrap() == text.as_bytes());
-    no_temp_files_left(&dir);
-
-    if std::env::var_os("SMOE_KEEP_FIGURES").is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    } else {
-        eprintln!("figures kept in {}", dir.display());
-    }
+    no_temp_files_left(dir.path());
 }
 
 #[test]
@@ -136,21 +129,16 @@ fn grid_png_and_svg() {
     });
     let mut c = test_panel();
     c.title = "Third panel".into();
-    let written = draw_grid(&[a, b, c], 2, &dir.join("grid.v1")).unwrap();
-    let png = dir.join("grid.v1.png");
-    assert_eq!(written, vec![png.clone(), dir.join("grid.v1.svg")]);
+    let written = draw_grid(&[a, b, c], 2, &dir.path().join("grid.v1")).unwrap();
+    let png = dir.path().join("grid.v1.png");
+    assert_eq!(written, vec![png.clone(), dir.path().join("grid.v1.svg")]);
     let size = png_size(&std::fs::read(&png).unwrap());
     assert_eq!(size, (2 * GRID_CELL_SIZE.0, 2 * GRID_CELL_SIZE.1));
-    let text = std::fs::read_to_string(dir.join("grid.v1.svg")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("grid.v1.svg")).unwrap();
     for needle in ["Over-specified", "Third panel", "Other estimator"] {
         assert!(text.contains(needle), "{needle} in grid SVG");
     }
-    no_temp_files_left(&dir);
-    if std::env::var_os("SMOE_KEEP_FIGURES").is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    } else {
-        eprintln!("figures kept in {}", dir.display());
-    }
+    no_temp_files_left(dir.path());
 }
 
 #[test]
@@ -158,15 +146,14 @@ fn invalid_data_is_an_error_naming_the_file() {
     let dir = temp_dir("invalid");
     let mut panel = test_panel();
     panel.series[0].points[2].mean = 0.0;
-    let err = draw_panel(&panel, &dir.join("bad")).unwrap_err();
-    assert!(matches!(err, FigureError::InvalidData { .. }), "{err}");
+    let err = draw_panel(&panel, &dir.path().join("bad")).unwrap_err();
+    assert!(matches!(err, ReportError::InvalidFigure { .. }), "{err}");
     assert!(err.to_string().contains("bad.png"), "{err}");
 
     let empty = Panel { series: vec![], ..test_panel() };
-    assert!(matches!(draw_panel(&empty, &dir.join("empty")), Err(FigureError::InvalidData { .. })));
-    assert!(matches!(draw_grid(&[test_panel()], 0, &dir.join("g")), Err(FigureError::InvalidData { .. })));
-    assert!(!dir.join("bad.png").exists() && !dir.join("bad.svg").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(matches!(draw_panel(&empty, &dir.path().join("empty")), Err(ReportError::InvalidFigure { .. })));
+    assert!(matches!(draw_grid(&[test_panel()], 0, &dir.path().join("g")), Err(ReportError::InvalidFigure { .. })));
+    assert!(!dir.path().join("bad.png").exists() && !dir.path().join("bad.svg").exists());
 }
 
 /// Short and long y ranges, a single-point series, a series without a fit, many colours.
@@ -212,12 +199,7 @@ fn edge_case_panels_draw() {
             .collect(),
     };
     for (name, panel) in [("narrow", &narrow), ("wide", &wide)] {
-        let written = draw_panel(panel, &dir.join(name)).unwrap();
+        let written = draw_panel(panel, &dir.path().join(name)).unwrap();
         assert_eq!(png_size(&std::fs::read(&written[0]).unwrap()), PANEL_SIZE);
-    }
-    if std::env::var_os("SMOE_KEEP_FIGURES").is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    } else {
-        eprintln!("figures kept in {}", dir.display());
     }
 }

@@ -2,106 +2,97 @@
 //! after an interruption, recomputing losses from the stored parameters, and snapshots of the
 //! summary tables.
 
+mod common;
+
+use common::{fixture, root_with_cached_gbars, run_all, with_threads};
 use sha2::{Digest, Sha256};
-use smoe_metrics::voronoi_loss;
-use smoe_model::{Expert, Gate, Mixture, Spec};
-use smoe_report::config::Experiment;
-use smoe_report::pipeline::{self, Paths};
-use smoe_report::rows::{FitRow, ParamRow};
-use smoe_report::run::Shard;
+use smoe_experiment::paths::Root;
+use smoe_experiment::plan::{Experiment, Shard};
+use smoe_experiment::rows::{FitRow, ParamKind, ParamName, ParamRow, Target};
+use smoe_experiment::run::{run, Silent};
+use smoe_metrics::{voronoi_loss, RateMethod};
+use smoe_model::{Gate, Mixture, Spec};
+use smoe_report::commands::merge;
+use smoe_report::rows::NRange;
 use smoe_report::store;
-use std::path::{Path, PathBuf};
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("smoe-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn smoke() -> Experiment {
-    Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/smoke.yaml")).unwrap()
-}
-
-fn with_threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap().install(f)
-}
+use tempfile::TempDir;
 
 /// Canonical hash of the merged results: every row (wall time zeroed) and every parameter.
-fn canonical_hash(root: &Path, exp: &Experiment) -> String {
-    let p = Paths::new(root, exp);
+fn canonical_hash(root: &Root, exp: &Experiment) -> String {
+    let p = root.paths(exp);
     let fits: Vec<FitRow> = store::read_fits(&p.fits()).unwrap().into_iter().map(|r| FitRow { wall_s: 0.0, ..r }).collect();
     let params = store::read_params(&p.params()).unwrap();
     let mut h = Sha256::new();
     h.update(serde_json::to_string(&fits).unwrap());
     for r in &params {
-        h.update(format!("{}|{}|{}|{}|{}|{}|{}|{}\n", r.setting, r.kind, r.estimator, r.n, r.rep, r.atom, r.param, r.value.to_bits()));
+        h.update(format!(
+            "{}|{:?}|{}|{}|{}|{}|{:?}|{}|{}\n",
+            r.setting,
+            r.kind,
+            r.estimator,
+            r.n,
+            r.rep,
+            r.atom,
+            r.param,
+            r.index,
+            r.value.to_bits()
+        ));
     }
     format!("{:x}", h.finalize())
 }
 
-fn run_all(root: &Path, exp: &Experiment, threads: usize, shards: usize) {
-    with_threads(threads, || {
-        for i in 0..shards {
-            pipeline::run(exp, &Paths::new(root, exp), Shard { index: i, count: shards }, None, false).unwrap();
-        }
-        pipeline::merge(exp, &Paths::new(root, exp)).unwrap();
-    });
-}
-
+/// Against the shared run (2 threads, one shard): one thread from nothing (G_bars computed
+/// again), three shards, and a run interrupted mid-journal and resumed give the same bits.
 #[test]
 fn results_are_identical_across_threads_shards_and_interruptions() {
-    let exp = smoke();
-    let a = scratch("t1");
-    run_all(&a, &exp, 1, 1);
-    let reference = canonical_hash(&a, &exp);
+    let fx = fixture();
+    let exp = &fx.smoke;
+    let reference = canonical_hash(&fx.root, exp);
 
-    let b = scratch("t2");
-    run_all(&b, &exp, 2, 1);
-    assert_eq!(canonical_hash(&b, &exp), reference, "1 vs 2 threads");
+    let a = TempDir::new().unwrap();
+    let one_thread = Root::open(a.path()).unwrap();
+    run_all(&one_thread, exp, 1, 1);
+    assert_eq!(canonical_hash(&one_thread, exp), reference, "1 vs 2 threads, from nothing");
 
-    let c = scratch("shards");
-    run_all(&c, &exp, 2, 3);
-    assert_eq!(canonical_hash(&c, &exp), reference, "3 shards vs one run");
+    let b = TempDir::new().unwrap();
+    let sharded = root_with_cached_gbars(b.path());
+    run_all(&sharded, exp, 2, 3);
+    assert_eq!(canonical_hash(&sharded, exp), reference, "3 shards vs one run");
 
     // Interrupt: keep only part of a finished journal, tear its last line as a kill mid-write
     // would, then run again: the rerun completes and gives the same results.
-    let d = scratch("resume");
-    with_threads(2, || pipeline::run(&exp, &Paths::new(&d, &exp), Shard::ALL, None, false).unwrap());
-    let journal_dir = std::fs::read_dir(d.join("data/raw/smoke")).unwrap().next().unwrap().unwrap().path();
-    let journal = journal_dir.join("shard-0-of-1.jsonl");
+    let c = TempDir::new().unwrap();
+    let resumed = root_with_cached_gbars(c.path());
+    let paths = resumed.paths(exp);
+    with_threads(2, || run(exp, &paths, Shard::ALL, None, &Silent).unwrap());
+    let journal = paths.journal_dir().join("shard-0-of-1.jsonl");
     let text = std::fs::read_to_string(&journal).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let kept = lines.len() / 3;
     let torn = &lines[kept][..lines[kept].len() / 2];
     std::fs::write(&journal, format!("{}\n{torn}", lines[..kept].join("\n"))).unwrap();
     // merging an incomplete run is refused, naming the missing units
-    let err = pipeline::merge(&exp, &Paths::new(&d, &exp)).unwrap_err().to_string();
+    let err = merge(exp, &paths).unwrap_err().to_string();
     assert!(err.contains("planned units have no result"), "{err}");
-    let s = with_threads(2, || pipeline::run(&exp, &Paths::new(&d, &exp), Shard::ALL, None, false).unwrap());
+    let s = with_threads(2, || run(exp, &paths, Shard::ALL, None, &Silent).unwrap());
     assert_eq!(s.skipped, kept);
     assert_eq!(s.ran, exp.units().len() - kept);
-    pipeline::merge(&exp, &Paths::new(&d, &exp)).unwrap();
-    assert_eq!(canonical_hash(&d, &exp), reference, "interrupted and resumed");
-
-    for dir in [a, b, c, d] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    merge(exp, &paths).unwrap();
+    assert_eq!(canonical_hash(&resumed, exp), reference, "interrupted and resumed");
 }
 
-fn mixture_from_rows(rows: &[&ParamRow], gate: Gate, expert: Expert) -> Mixture {
+fn mixture_from_rows(rows: &[&ParamRow], gate: Gate, expert: smoe_model::Expert) -> Mixture {
     let k = rows.iter().map(|r| r.atom).max().unwrap() as usize + 1;
-    let d = rows.iter().filter(|r| r.param == "a").map(|r| r.index).max().unwrap() as usize + 1;
+    let d = rows.iter().filter(|r| r.param == ParamName::A).map(|r| r.index).max().unwrap() as usize + 1;
     let spec = Spec::new(gate, expert, k, d).unwrap();
     let mut m = Mixture::zeros(spec);
     for r in rows {
         let i = r.atom as usize;
-        let off = match r.param.as_str() {
-            "beta0" => spec.beta0_offset(i),
-            "b" => spec.b_offset(i),
-            "beta1" => spec.beta1_offset(i) + r.index as usize,
-            "a" => spec.a_offset(i) + r.index as usize,
-            other => panic!("unknown param {other}"),
+        let off = match r.param {
+            ParamName::Beta0 => spec.beta0_offset(i),
+            ParamName::B => spec.b_offset(i),
+            ParamName::Beta1 => spec.beta1_offset(i) + r.index as usize,
+            ParamName::A => spec.a_offset(i) + r.index as usize,
         };
         m.theta[off] = r.value;
     }
@@ -111,20 +102,17 @@ fn mixture_from_rows(rows: &[&ParamRow], gate: Gate, expert: Expert) -> Mixture 
 /// Anyone can recompute every loss from the Parquet files alone.
 #[test]
 fn losses_recompute_from_the_parquet_parameters() {
-    let exp = smoke();
-    let root = scratch("recompute");
-    run_all(&root, &exp, 2, 1);
-    let p = Paths::new(&root, &exp);
+    let fx = fixture();
+    let exp = &fx.smoke;
+    let p = fx.root.paths(exp);
     let fits = store::read_fits(&p.fits()).unwrap();
     let params = store::read_params(&p.params()).unwrap();
     let mut checked = 0;
     for row in &fits {
-        let gate: Gate = if row.gate_fit == "softmax" { Gate::Softmax } else { Gate::Sigmoid };
-        let expert: Expert = row.expert.parse().unwrap();
         let fit_rows: Vec<&ParamRow> = params
             .iter()
             .filter(|r| {
-                r.kind == "fit"
+                r.kind == ParamKind::Fit
                     && r.setting == row.setting
                     && r.gate == row.gate_fit
                     && r.estimator == row.estimator
@@ -133,19 +121,16 @@ fn losses_recompute_from_the_parquet_parameters() {
             })
             .collect();
         let (target_kind, target_gate) =
-            if row.target == "G_bar" { ("gbar", row.gate_fit.as_str()) } else { ("truth", row.gate_true.as_str()) };
+            if row.target == Target::Gbar { (ParamKind::Gbar, row.gate_fit) } else { (ParamKind::Truth, row.gate_true) };
         let target_rows: Vec<&ParamRow> =
             params.iter().filter(|r| r.kind == target_kind && r.setting == row.setting && r.gate == target_gate).collect();
-        let fitted = mixture_from_rows(&fit_rows, gate, expert);
-        let target = mixture_from_rows(&target_rows, if target_gate == "softmax" { Gate::Softmax } else { Gate::Sigmoid }, expert);
-        let setting = exp.settings.iter().find(|s| s.name == row.setting).unwrap();
-        let kind = setting.fits.iter().flat_map(|f| f.losses.iter()).find(|l| l.name() == row.loss_name).unwrap();
-        let recomputed = voronoi_loss(*kind, &fitted, &target).total;
+        let fitted = mixture_from_rows(&fit_rows, row.gate_fit, row.expert);
+        let target = mixture_from_rows(&target_rows, target_gate, row.expert);
+        let recomputed = voronoi_loss(row.loss_name, &fitted, &target).total;
         assert!((recomputed - row.loss).abs() <= 1e-9, "{row:?}: recomputed {recomputed}");
         checked += 1;
     }
     assert_eq!(checked, fits.len());
-    let _ = std::fs::remove_dir_all(root);
 }
 
 /// Round a mean to the decimal place of its Monte Carlo standard error's leading digit.
@@ -161,10 +146,12 @@ fn mc_round(mean: f64, mcse: f64) -> String {
 
 #[test]
 fn summary_tables_snapshot() {
-    let exp = smoke();
-    let root = scratch("snap");
-    run_all(&root, &exp, 2, 1);
-    let (summary, rates) = pipeline::write_rates(&exp, &Paths::new(&root, &exp)).unwrap();
+    let fx = fixture();
+    let exp = &fx.smoke;
+    let paths = fx.root.paths(exp);
+    let fits = store::read_fits(&paths.fits()).unwrap();
+    let summary = smoe_report::analysis::summary(exp, &fits);
+    let rates = store::read_rates(&paths.rates()).unwrap();
     let mut s = String::new();
     for r in &summary {
         s.push_str(&format!(
@@ -181,8 +168,9 @@ fn summary_tables_snapshot() {
         ));
     }
     insta::assert_snapshot!("smoke_summary", s);
+    let paper = |r: &&smoe_report::rows::RateRow| r.method == RateMethod::LogMean && r.n_range == NRange::Full;
     let mut t = String::new();
-    for r in rates.iter().filter(|r| r.method == "log_mean") {
+    for r in rates.iter().filter(paper) {
         t.push_str(&format!(
             "{} {} {} {}: slope {} [{:.1}, {:.1}] theory {} -> {}\n",
             r.setting,
@@ -202,10 +190,7 @@ fn summary_tables_snapshot() {
     for st in &exp.settings {
         for f in &st.fits {
             for th in &f.theory {
-                for r in rates
-                    .iter()
-                    .filter(|r| r.setting == st.name && r.gate_fit == f.gate.name() && r.loss_name == th.quantity && r.method == "log_mean")
-                {
+                for r in rates.iter().filter(paper).filter(|r| r.setting == st.name && r.gate_fit == f.gate && r.loss_name == th.quantity) {
                     c.push_str(&format!(
                         "{} / {} / {} / {}: {} -> {}\n",
                         st.name,
@@ -221,15 +206,13 @@ fn summary_tables_snapshot() {
     }
     insta::assert_snapshot!("smoke_claims", c);
     // the sensitivity table: the same family run without initialisation noise
-    let none = Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/smoke_init_none.yaml")).unwrap();
-    run_all(&root, &none, 2, 1);
-    let (_, rates_none) = pipeline::write_rates(&none, &Paths::new(&root, &none)).unwrap();
+    let rates_none = store::read_rates(&fx.root.paths(&fx.none).rates()).unwrap();
     let all_rates: Vec<_> = rates.iter().chain(&rates_none).cloned().collect();
-    insta::assert_snapshot!("smoke_sensitivity", smoe_report::analysis::sensitivity_markdown(&[exp.clone(), none], &all_rates));
+    insta::assert_snapshot!("smoke_sensitivity", smoe_report::analysis::sensitivity_markdown(&[exp.clone(), fx.none.clone()], &all_rates));
     // the sample-size comparison exists for the setting fitted with both gates
-    let sc = smoe_report::analysis::sample_complexity_markdown(std::slice::from_ref(&exp), &root).unwrap();
+    let results = smoe_report::publish::load(exp, &fx.root).unwrap();
+    let sc = smoe_report::analysis::sample_complexity_markdown(std::slice::from_ref(exp), &[results]);
     assert!(sc.contains("smoke / relu_soft / sgd / expert_err") && sc.contains("smoke / relu_soft / lbfgs / l2_error"), "{sc}");
     // the grid reaches a decade below the measured errors, beyond the n range run
     assert!(sc.contains("(extrapolated)"), "{sc}");
-    let _ = std::fs::remove_dir_all(root);
 }

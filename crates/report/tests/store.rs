@@ -1,19 +1,22 @@
-//! Parquet round trips, atomic writes, manifest verification.
+//! Parquet round trips, manifest verification and the run description.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
-use smoe_report::manifest::{atomic_write, atomic_write_bytes, format_utc, sha256_file, Manifest, RunInfo, VerifyProblem};
-use smoe_report::rows::{FitRow, ParamRow, RateRow};
-use smoe_report::store::{self, StoreError};
+use smoe_estimator::Termination;
+use smoe_experiment::fsio::sha256_file;
+use smoe_experiment::rows::{FitRow, ParamKind, ParamName, ParamRow, Quantity, Target};
+use smoe_metrics::{LossKind, RateMethod};
+use smoe_model::{Expert, Gate};
+use smoe_report::manifest::{format_utc, Manifest, RunInfo, VerifyProblem};
+use smoe_report::rows::{NRange, RateRow};
+use smoe_report::store;
+use smoe_report::ReportError;
+use tempfile::TempDir;
 
-/// A fresh empty directory under the target dir (no tempfile dependency).
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch() -> TempDir {
+    TempDir::new().unwrap()
 }
 
 fn dir_entries(dir: &Path) -> Vec<String> {
@@ -50,16 +53,16 @@ fn fit_row(i: usize) -> FitRow {
     let x = |k: usize| f[(i + k) % f.len()];
     FitRow {
         experiment: format!("exp{i}"),
-        setting: if i % 2 == 0 { "exact".into() } else { "over".into() },
-        gate_true: "sigmoid".into(),
-        gate_fit: "softmax".into(),
-        expert: "ffn_relu".into(),
+        setting: if i % 2 == 0 { "exact".into() } else { "ünïcødé ∑ \"quoted\", tab\t".into() },
+        gate_true: Gate::Sigmoid,
+        gate_fit: Gate::Softmax,
+        expert: [Expert::Relu, Expert::Poly(3), Expert::Constant, Expert::Gelu][i % 4],
         estimator: String::new(),
         n: [0, 1, u64::MAX, 1 << 53, 100_000][i % 5],
         rep: [0, u32::MAX, 7][i % 3],
         seed: u64::MAX - i as u64,
-        target: "G_bar".into(),
-        loss_name: "D1 ünïcødé ∑ \"quoted\", tab\t".into(),
+        target: [Target::Gbar, Target::Truth][i % 2],
+        loss_name: [LossKind::D1, LossKind::D2 { r: 1.5 }, LossKind::D3, LossKind::Softmax][i % 4],
         loss: x(0),
         loss_mass: x(1),
         loss_overfitted: x(2),
@@ -77,7 +80,7 @@ fn fit_row(i: usize) -> FitRow {
         grad_norm: x(10),
         iterations: u64::MAX,
         evaluations: i as u64,
-        termination: "max_iters".into(),
+        termination: [Termination::MaxIters, Termination::Diverged, Termination::EpochsCompleted][i % 3],
         wall_s: x(11),
     }
 }
@@ -108,14 +111,14 @@ fn param_row(i: usize) -> ParamRow {
     ParamRow {
         experiment: "e".repeat(i),
         setting: "s".into(),
-        kind: ["fit", "start", "truth", "gbar"][i % 4].into(),
-        gate: "sigmoid".into(),
-        expert: "linear".into(),
+        kind: [ParamKind::Fit, ParamKind::Start, ParamKind::Truth, ParamKind::Gbar][i % 4],
+        gate: Gate::Sigmoid,
+        expert: Expert::Linear,
         estimator: if i % 4 >= 2 { String::new() } else { "lbfgs".into() },
         n: if i % 2 == 0 { u64::MAX } else { 0 },
         rep: i as u32,
         atom: u32::MAX,
-        param: "beta1".into(),
+        param: [ParamName::Beta0, ParamName::Beta1, ParamName::A, ParamName::B][i % 4],
         index: i as u32,
         value: f[i % f.len()],
     }
@@ -127,11 +130,12 @@ fn rate_row(i: usize) -> RateRow {
     RateRow {
         experiment: "rates".into(),
         setting: format!("setting {i}"),
-        gate_fit: "softmax".into(),
-        expert: "ffn".into(),
+        gate_fit: Gate::Softmax,
+        expert: Expert::Tanh,
         estimator: "em".into(),
-        loss_name: "D2".into(),
-        method: "log_mean".into(),
+        loss_name: [Quantity::Loss(LossKind::D2 { r: 2.0 }), Quantity::Start(LossKind::D1), Quantity::ExpertErrOver][i % 3],
+        method: [RateMethod::LogMean, RateMethod::AllReps][i % 2],
+        n_range: [NRange::Full, NRange::UpperHalf][i % 2],
         slope: x(0),
         se: x(1),
         boot_se: x(2),
@@ -160,7 +164,8 @@ fn rate_floats(r: &RateRow) -> Vec<u64> {
 
 #[test]
 fn fits_round_trip_exactly() {
-    let dir = scratch("fits");
+    let tmp = scratch();
+    let dir = tmp.path();
     let path = dir.join("fits.parquet");
     // Enough rows that each float column holds every odd value in several rows and positions.
     let rows: Vec<FitRow> = (0..40).map(fit_row).collect();
@@ -173,12 +178,13 @@ fn fits_round_trip_exactly() {
         // ...the bit patterns cover the floats exactly.
         assert_eq!(fit_floats(a), fit_floats(b), "row {}", a.experiment);
     }
-    assert_eq!(dir_entries(&dir), ["fits.parquet"], "no temporary file left behind");
+    assert_eq!(dir_entries(dir), ["fits.parquet"], "no temporary file left behind");
 }
 
 #[test]
 fn params_and_rates_round_trip_exactly() {
-    let dir = scratch("params-rates");
+    let tmp = scratch();
+    let dir = tmp.path();
     let params: Vec<ParamRow> = (0..33).map(param_row).collect();
     store::write_params(&dir.join("params.parquet"), &params).unwrap();
     let back = store::read_params(&dir.join("params.parquet")).unwrap();
@@ -202,7 +208,8 @@ fn params_and_rates_round_trip_exactly() {
 fn large_tables_round_trip_exactly() {
     // Over 128 rows takes other encoder paths: a low-cardinality float column (dictionary
     // encoded) and a high-cardinality one (plain), each still containing the odd values.
-    let dir = scratch("large");
+    let tmp = scratch();
+    let dir = tmp.path();
     let f = odd_floats();
     for (name, distinct) in [("low.parquet", false), ("high.parquet", true)] {
         let rows: Vec<ParamRow> = (0..5000)
@@ -224,7 +231,8 @@ fn large_tables_round_trip_exactly() {
 #[test]
 fn rows_without_nan_compare_equal() {
     // PartialEq on the whole struct, on rows where it is meaningful.
-    let dir = scratch("eq");
+    let tmp = scratch();
+    let dir = tmp.path();
     let mut rows: Vec<ParamRow> = (0..5).map(param_row).collect();
     for (i, r) in rows.iter_mut().enumerate() {
         r.value = i as f64 * 0.1 - 0.25;
@@ -235,7 +243,8 @@ fn rows_without_nan_compare_equal() {
 
 #[test]
 fn empty_tables_round_trip() {
-    let dir = scratch("empty");
+    let tmp = scratch();
+    let dir = tmp.path();
     store::write_fits(&dir.join("f.parquet"), &[]).unwrap();
     store::write_params(&dir.join("p.parquet"), &[]).unwrap();
     store::write_rates(&dir.join("r.parquet"), &[]).unwrap();
@@ -254,6 +263,7 @@ fn frames_have_one_typed_column_per_field() {
     assert_eq!(schema.get("n"), Some(&DataType::UInt64));
     assert_eq!(schema.get("rep"), Some(&DataType::UInt32));
     assert_eq!(schema.get("loss"), Some(&DataType::Float64));
+    assert_eq!(schema.get("termination"), Some(&DataType::String));
     assert_eq!(df.get_column_names()[0].as_str(), "experiment");
     assert_eq!(df.get_column_names()[29].as_str(), "wall_s");
 
@@ -261,115 +271,82 @@ fn frames_have_one_typed_column_per_field() {
     assert_eq!(p.width(), 12);
     assert_eq!(p.schema().get("atom"), Some(&DataType::UInt32));
     let r = store::rates_frame(&[rate_row(0)]).unwrap();
-    assert_eq!(r.width(), 23);
+    assert_eq!(r.width(), 24);
+    assert_eq!(r.schema().get("n_range"), Some(&DataType::String));
     assert_eq!(r.schema().get("delta_aic"), Some(&DataType::Float64));
     assert_eq!(r.schema().get("verdict"), Some(&DataType::String));
 }
 
+/// Typed values are stored as their labels, the text a reader of the Parquet file sees.
 #[test]
-fn frames_support_lazy_group_by() {
-    let rows: Vec<ParamRow> = (0..8).map(|i| ParamRow { value: i as f64, ..param_row(i) }).collect();
-    // kind cycles fit, start, truth, gbar: values {0,4}, {1,5}, {2,6}, {3,7}.
-    let out = store::params_frame(&rows)
-        .unwrap()
-        .lazy()
-        .group_by([col("kind")])
-        .agg([col("value").mean().alias("m")])
-        .sort(["kind"], SortMultipleOptions::default())
-        .collect()
-        .unwrap();
-    let kinds: Vec<&str> = out.column("kind").unwrap().str().unwrap().no_null_iter().collect();
-    let means: Vec<f64> = out.column("m").unwrap().f64().unwrap().no_null_iter().collect();
-    assert_eq!(kinds, ["fit", "gbar", "start", "truth"]);
-    assert_eq!(means, [2.0, 5.0, 3.0, 4.0]);
+fn typed_columns_hold_their_labels() {
+    let rows: Vec<FitRow> = (0..4).map(fit_row).collect();
+    let df = store::fits_frame(&rows).unwrap();
+    let col = |name: &str| -> Vec<String> { df.column(name).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_owned()).collect() };
+    assert_eq!(col("gate_fit"), ["softmax"; 4]);
+    assert_eq!(col("expert"), ["relu", "poly:3", "constant", "gelu"]);
+    assert_eq!(col("target"), ["G_bar", "G*", "G_bar", "G*"]);
+    assert_eq!(col("loss_name"), ["D1", "D2_r1.5", "D3", "Dsoftmax"]);
+    assert_eq!(col("termination"), ["max_iters", "diverged", "epochs_completed", "max_iters"]);
+    let r = store::rates_frame(&[rate_row(0), rate_row(1), rate_row(2)]).unwrap();
+    let col = |name: &str| -> Vec<String> { r.column(name).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_owned()).collect() };
+    assert_eq!(col("loss_name"), ["D2_r2", "start:D1", "expert_err_over"]);
+    assert_eq!(col("method"), ["log_mean", "all_reps", "log_mean"]);
+    assert_eq!(col("n_range"), ["full", "upper_half", "full"]);
 }
 
 #[test]
 fn read_rejects_wrong_type_missing_column_and_nulls_naming_the_file() {
-    let dir = scratch("reject");
+    let tmp = scratch();
+    let dir = tmp.path();
     let write = |name: &str, mut df: DataFrame| {
         let path = dir.join(name);
         let mut f = fs::File::create(&path).unwrap();
         polars_io::parquet::write::ParquetWriter::new(&mut f).finish(&mut df).unwrap();
         path
     };
+    // a label that names no value
+    let mut df = store::params_frame(&[param_row(1)]).unwrap();
+    df.with_column(Column::new("gate".into(), ["logistic"])).unwrap();
+    let unknown = write("unknown.parquet", df);
+    let err = store::read_params(&unknown).unwrap_err();
+    assert!(matches!(&err, ReportError::Column { column: "gate", .. }), "{err}");
+    assert!(err.to_string().contains("logistic"), "{err}");
+
     // `atom` stored as Int64 instead of UInt32.
     let mut df = store::params_frame(&[param_row(1)]).unwrap();
     df.with_column(Column::new("atom".into(), [1i64])).unwrap();
     let wrong = write("wrong.parquet", df);
     let err = store::read_params(&wrong).unwrap_err();
-    assert!(matches!(&err, StoreError::Column { column: "atom", .. }), "{err}");
+    assert!(matches!(&err, ReportError::Column { column: "atom", .. }), "{err}");
     assert!(err.to_string().contains("wrong.parquet"), "{err}");
 
     let mut df = store::params_frame(&[param_row(1)]).unwrap();
     df.drop_in_place("value").unwrap();
     let missing = write("missing.parquet", df);
     let err = store::read_params(&missing).unwrap_err();
-    assert!(matches!(&err, StoreError::Column { column: "value", .. }), "{err}");
+    assert!(matches!(&err, ReportError::Column { column: "value", .. }), "{err}");
     assert!(err.to_string().contains("missing.parquet"), "{err}");
 
     let mut df = store::params_frame(&[param_row(1), param_row(2)]).unwrap();
     df.with_column(Column::new("setting".into(), [Some("a"), None])).unwrap();
     let nulls = write("nulls.parquet", df);
     let err = store::read_params(&nulls).unwrap_err();
-    assert!(matches!(&err, StoreError::Column { column: "setting", .. }), "{err}");
+    assert!(matches!(&err, ReportError::Column { column: "setting", .. }), "{err}");
 
     let absent = dir.join("absent.parquet");
     let err = store::read_fits(&absent).unwrap_err();
-    assert!(matches!(&err, StoreError::Io { .. }) && err.to_string().contains("absent.parquet"), "{err}");
+    assert!(matches!(&err, ReportError::Io { .. }) && err.to_string().contains("absent.parquet"), "{err}");
 
     fs::write(dir.join("garbage.parquet"), b"not parquet at all").unwrap();
     let err = store::read_rates(&dir.join("garbage.parquet")).unwrap_err();
-    assert!(matches!(&err, StoreError::Read { .. }) && err.to_string().contains("garbage.parquet"), "{err}");
-}
-
-#[test]
-fn atomic_write_failure_keeps_destination_and_leaves_no_temp() {
-    let dir = scratch("atomic");
-    let path = dir.join("out.bin");
-    atomic_write_bytes(&path, b"original contents").unwrap();
-    assert_eq!(dir_entries(&dir), ["out.bin"]);
-
-    let err = atomic_write(&path, |f| {
-        use std::io::Write;
-        f.write_all(b"partial new con")?; // half written, then the writer fails
-        Err(std::io::Error::other("simulated crash"))
-    })
-    .unwrap_err();
-    assert_eq!(err.to_string(), "simulated crash");
-    assert_eq!(fs::read(&path).unwrap(), b"original contents");
-    assert_eq!(dir_entries(&dir), ["out.bin"], "temporary file removed");
-
-    // A failing Parquet write (here: the destination is a directory, so the rename fails) also
-    // leaves nothing behind, and the error names the file.
-    let blocked = dir.join("blocked.parquet");
-    fs::create_dir(&blocked).unwrap();
-    fs::write(blocked.join("keep"), b"x").unwrap();
-    let err = store::write_fits(&blocked, &[fit_row(0)]).unwrap_err();
-    assert!(err.to_string().contains("blocked.parquet"), "{err}");
-    assert_eq!(dir_entries(&dir), ["blocked.parquet", "out.bin"]);
-
-    // A successful write replaces the contents.
-    atomic_write_bytes(&path, b"new").unwrap();
-    assert_eq!(fs::read(&path).unwrap(), b"new");
-    assert_eq!(dir_entries(&dir), ["blocked.parquet", "out.bin"]);
-}
-
-#[test]
-fn sha256_matches_known_vectors() {
-    let dir = scratch("sha");
-    fs::write(dir.join("abc"), b"abc").unwrap();
-    fs::write(dir.join("empty"), b"").unwrap();
-    assert_eq!(sha256_file(&dir.join("abc")).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    assert_eq!(sha256_file(&dir.join("empty")).unwrap(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    // Larger than the 64 KiB read buffer: a million 'a's.
-    fs::write(dir.join("million"), vec![b'a'; 1_000_000]).unwrap();
-    assert_eq!(sha256_file(&dir.join("million")).unwrap(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    assert!(matches!(&err, ReportError::ParquetRead { .. }) && err.to_string().contains("garbage.parquet"), "{err}");
 }
 
 #[test]
 fn manifest_verify_detects_modified_and_missing_files() {
-    let root = scratch("manifest");
+    let tmp = scratch();
+    let root = tmp.path().to_path_buf();
     fs::create_dir_all(root.join("tables")).unwrap();
     fs::write(root.join("a.txt"), b"alpha").unwrap();
     fs::write(root.join("tables/b.txt"), b"beta").unwrap();
@@ -406,7 +383,8 @@ fn manifest_verify_detects_modified_and_missing_files() {
 
 #[test]
 fn manifest_save_load_round_trip_is_deterministic() {
-    let root = scratch("manifest-io");
+    let tmp = scratch();
+    let root = tmp.path().to_path_buf();
     fs::write(root.join("z.txt"), b"z").unwrap();
     fs::write(root.join("a.txt"), b"a").unwrap();
     let mut m = Manifest::default();
@@ -433,29 +411,48 @@ fn manifest_save_load_round_trip_is_deterministic() {
     assert!(err.to_string().contains("bad.json"), "{err}");
 }
 
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// In a git work tree every fact is collected (nothing is "unknown"), and dirtiness follows the
+/// sources only; outside one, the git facts are "unknown" and the tree counts as dirty.
 #[test]
 fn run_info_collect_fills_every_field() {
-    let root = scratch("runinfo");
+    let tmp = scratch();
+    let root = tmp.path();
     fs::write(root.join("Cargo.lock"), b"lock").unwrap();
-    fs::write(root.join("exp.yaml"), b"n: [100]").unwrap();
-    let cfg = root.join("exp.yaml");
+    fs::create_dir_all(root.join("workflow")).unwrap();
+    fs::write(root.join("workflow/exp.yaml"), b"n: [100]").unwrap();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "."]);
+    git(root, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init"]);
+    let cfg = root.join("workflow/exp.yaml");
     let absent = root.join("absent.yaml");
-    let info = RunInfo::collect(&root, &[cfg.clone(), absent.clone()], "smoe run exp.yaml", 3.25);
+    let info = RunInfo::collect(root, &[cfg.clone(), absent.clone()], "smoe run exp.yaml", 3.25);
     assert_eq!(info.cargo_lock_sha256, sha256_file(&root.join("Cargo.lock")).unwrap());
     assert_eq!(info.config_sha256[&cfg.display().to_string()], sha256_file(&cfg).unwrap());
     assert_eq!(info.config_sha256[&absent.display().to_string()], "unknown");
     assert_eq!(info.command, "smoe run exp.yaml");
     assert_eq!(info.wall_s, 3.25);
-    assert!(!info.rustc_version.is_empty() && !info.host.is_empty());
-    // The scratch dir lives inside the workspace's target dir, which git ignores; either way the
-    // commit is a 40-hex-digit hash or "unknown".
-    assert!(
-        info.git_commit == "unknown" || (info.git_commit.len() == 40 && info.git_commit.bytes().all(|b| b.is_ascii_hexdigit())),
-        "{}",
-        info.git_commit
-    );
+    assert!(info.rustc_version.starts_with("rustc "), "{}", info.rustc_version);
+    assert!(!info.host.is_empty() && info.host != "unknown", "{}", info.host);
+    assert!(info.git_commit.len() == 40 && info.git_commit.bytes().all(|b| b.is_ascii_hexdigit()), "{}", info.git_commit);
+    assert!(!info.git_dirty, "a clean checkout");
     assert_eq!(info.created_utc.len(), 20, "{}", info.created_utc);
     assert!(info.created_utc.starts_with("20") && info.created_utc.ends_with('Z'));
+
+    // outputs do not make the sources dirty; a changed config does
+    fs::create_dir_all(root.join("data")).unwrap();
+    fs::write(root.join("data/out.csv"), b"x").unwrap();
+    assert!(!RunInfo::collect(root, &[], "", 0.0).git_dirty);
+    fs::write(&cfg, b"n: [200]").unwrap();
+    assert!(RunInfo::collect(root, &[], "", 0.0).git_dirty);
+
+    let outside = scratch();
+    let info = RunInfo::collect(outside.path(), &[], "", 0.0);
+    assert_eq!((info.git_commit.as_str(), info.git_dirty, info.cargo_lock_sha256.as_str()), ("unknown", true, "unknown"));
 }
 
 #[test]

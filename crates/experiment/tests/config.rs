@@ -1,6 +1,7 @@
 //! Config validation: every error names the file, the field, the value and what is allowed.
 
-use smoe_report::config::Experiment;
+use smoe_experiment::chain;
+use smoe_experiment::plan::Experiment;
 use std::path::Path;
 
 const SMOKE: &str = include_str!("../../../workflow/smoke.yaml");
@@ -9,19 +10,37 @@ const SMOKE: &str = include_str!("../../../workflow/smoke.yaml");
 fn check(from: &str, to: &str, expect: &[&str]) {
     assert!(SMOKE.contains(from), "fixture lacks {from:?}");
     let text = SMOKE.replacen(from, to, 1);
-    let err = Experiment::from_str(&text, Path::new("bad.yaml")).expect_err("should be rejected").to_string();
+    // the message with its causes, as the binary prints it
+    let err = chain(&Experiment::from_str(&text, Path::new("bad.yaml")).expect_err("should be rejected"));
     assert!(err.starts_with("bad.yaml: "), "{err}");
     for e in expect {
         assert!(err.contains(e), "error {err:?} lacks {e:?}");
     }
 }
 
+/// Every config under workflow/ loads (found by listing the directory, so a new config is
+/// checked without touching this test).
 #[test]
-fn the_shipped_configs_load() {
-    for f in ["smoke.yaml", "e1_regime1.yaml", "e2_regime2.yaml", "e3_softmax_truth.yaml"] {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow").join(f);
-        Experiment::load(&p).unwrap_or_else(|e| panic!("{e}"));
+fn every_shipped_config_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow");
+    let mut loaded = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            let exp = Experiment::load(&p).unwrap_or_else(|e| panic!("{}", chain(&e)));
+            assert!(!exp.units().is_empty(), "{}", p.display());
+            loaded.push(exp.id().to_string());
+        }
     }
+    loaded.sort();
+    // the paper's three experiments, three beyond it, two sensitivity variants, two smoke configs
+    assert_eq!(loaded.len(), 10, "{loaded:?}");
+}
+
+#[test]
+fn theory_names_a_quantity_of_the_fit() {
+    check("{quantity: D1, exponent: -0.5", "{quantity: D3, exponent: -0.5", &["theory.quantity", "\"D3\"", "D1", "l2_error"]);
+    check("{quantity: D1, exponent: -0.5", "{quantity: D9, exponent: -0.5", &["quantity", "D9"]);
 }
 
 #[test]
@@ -97,7 +116,7 @@ fn gbar_optimizer_must_be_a_least_squares_fit() {
     );
     check(
         "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
-        "optimizer: {kind: lm, tol_grad: 0.0, max_iters: 50}",
+        "optimizer: {kind: lm, tol_grad: 0.0, tol_rel_cost: 1.0e-12, max_iters: 50}",
         &["gbar.optimizer", "tol_grad", "> 0"],
     );
     check(

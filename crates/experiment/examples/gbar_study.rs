@@ -1,8 +1,8 @@
 //! How G_bar's L-BFGS fit settles: objective, gradient norm, D3 distance to the longest run, and
 //! time, for a ladder of iteration budgets. `cargo run --release --example gbar_study -- CONFIG SETTING`
 use smoe_estimator::{reference_sample, Bounds, LbfgsParams, LmParams};
+use smoe_experiment::plan::Experiment;
 use smoe_metrics::{l2_error, voronoi_loss, LossKind};
-use smoe_report::config::Experiment;
 use std::time::Instant;
 
 fn main() {
@@ -12,7 +12,7 @@ fn main() {
     let budgets: Vec<u64> =
         args.get(3).map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or(vec![100, 200, 400, 700, 1000, 2000]);
     let setting = &exp.settings[si];
-    let fi = setting.fits.iter().position(|f| f.target == smoe_report::config::Target::Gbar).expect("gbar fit");
+    let fi = setting.fits.iter().position(|f| f.target == smoe_experiment::rows::Target::Gbar).expect("gbar fit");
     let fit = &setting.fits[fi];
     let g = exp.config.gbar.as_ref().unwrap();
     let truth = exp.truth(si);

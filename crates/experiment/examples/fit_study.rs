@@ -3,9 +3,9 @@
 //! own start with L-BFGS at several iteration budgets and with Levenberg-Marquardt.
 //! `cargo run --release --example fit_study -- CONFIG SETTING N REPS [BUDGETS]`
 use smoe_estimator::{Bounds, Estimator, LbfgsParams, LmParams};
+use smoe_experiment::plan::Experiment;
 use smoe_metrics::voronoi_loss;
 use smoe_model::{draw_sample, seed};
-use smoe_report::config::Experiment;
 use std::time::Instant;
 
 fn main() {
@@ -18,7 +18,7 @@ fn main() {
     let cfg = &exp.config;
     let setting = &exp.settings[si];
     let fit_cfg = &setting.fits[0];
-    assert_eq!(fit_cfg.target, smoe_report::config::Target::Truth, "this study scores against G*");
+    assert_eq!(fit_cfg.target, smoe_experiment::rows::Target::Truth, "this study scores against G*");
     let truth = exp.truth(si);
     let spec = setting.fit_spec(fit_cfg, cfg);
     let gate = fit_cfg.gate.name();

@@ -1,0 +1,359 @@
+//! A validated experiment and its plan: the work units, their keys, and the random streams and
+//! truths they draw from.
+//!
+//! A work unit is one fit: (experiment, setting, fitted gate, estimator, n, replication). Its
+//! random streams derive from its identity only (see `smoe_model::seed`):
+//! ("experiment" is the experiment's family name when it has one, so variants share data.)
+//! * truth:     (experiment, setting, purpose=truth)
+//! * eval:      (experiment, setting, purpose=eval)
+//! * data:      (experiment, setting, n, rep, purpose=data)  -- shared by every fit of that data
+//! * init:      (experiment, setting, fit, n, rep, purpose=init) -- shared by the estimators
+//! * sgd:       (experiment, setting, fit, estimator, n, rep, purpose=sgd)
+//! * gbar:      (experiment, setting, fit, purpose=gbar_start | gbar_reference | gbar_check)
+
+use crate::config::{ExperimentConfig, FitConfig, NGrid};
+use crate::error::ExperimentError;
+use crate::fsio::sha256_bytes;
+use crate::rows::{Quantity, Target};
+use smoe_estimator::{Estimator, EstimatorParams, Init};
+use smoe_metrics::LossKind;
+use smoe_model::{draw_inputs, seed, Gate, Mixture, Spec, TruthParams, TruthRecipe};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A config that has been parsed and validated, with its source path and content hash.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub config: ExperimentConfig,
+    pub n_values: Vec<u64>,
+    pub init: Init,
+    pub estimators: Vec<(String, Estimator)>,
+    pub settings: Vec<Setting>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub name: String,
+    pub recipe: TruthRecipe,
+    pub fits: Vec<FitConfig>,
+}
+
+impl Setting {
+    pub fn fit_spec(&self, fit: &FitConfig, cfg: &ExperimentConfig) -> Spec {
+        Spec { gate: fit.gate, expert: self.recipe.params().expert, k: cfg.k, d: cfg.d }
+    }
+
+    /// Whether the setting is fitted with both gates (sigmoid against softmax on the same data).
+    pub fn has_both_gates(&self) -> bool {
+        self.fits.iter().any(|f| f.gate == Gate::Sigmoid) && self.fits.iter().any(|f| f.gate == Gate::Softmax)
+    }
+}
+
+fn identifier_ok(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Validation of one config file: every error names the file, the field, the value and what
+/// is allowed.
+struct Checker {
+    file: String,
+}
+
+impl Checker {
+    fn invalid(&self, field: impl Into<String>, problem: impl Into<String>) -> ExperimentError {
+        ExperimentError::InvalidConfig { file: self.file.clone(), field: field.into(), problem: problem.into() }
+    }
+
+    fn positive(&self, field: &str, v: usize) -> Result<(), ExperimentError> {
+        if v == 0 {
+            Err(self.invalid(field, "0 is not allowed (an integer >= 1)"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn estimator(&self, field: &str, p: &EstimatorParams) -> Result<Estimator, ExperimentError> {
+        p.clone().check().map_err(|source| ExperimentError::InvalidEstimator { file: self.file.clone(), field: field.into(), source })
+    }
+}
+
+impl Experiment {
+    /// Read, parse and validate a config file.
+    pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::ReadConfig { path: path.to_owned(), source })?;
+        Self::from_str(&text, path)
+    }
+
+    /// Parse and validate a config's text; `path` names it in errors and in the plan.
+    pub fn from_str(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
+        let file = path.display().to_string();
+        let config: ExperimentConfig =
+            yaml_serde::from_str(text).map_err(|source| ExperimentError::ParseConfig { file: file.clone(), source })?;
+        let sha256 = sha256_bytes(text.as_bytes());
+        let ck = Checker { file };
+        let c = &config;
+        if !identifier_ok(&c.experiment) {
+            return Err(ck.invalid("experiment", format!("{:?} is not allowed (letters, digits, '-' and '_' only)", c.experiment)));
+        }
+        if let Some(f) = &c.family {
+            if !identifier_ok(f) {
+                return Err(ck.invalid("family", format!("{f:?} is not allowed (letters, digits, '-' and '_' only)")));
+            }
+        }
+        ck.positive("d", c.d)?;
+        ck.positive("k_star", c.k_star)?;
+        ck.positive("eval_n", c.eval_n)?;
+        ck.positive("replications", c.replications as usize)?;
+        if c.k < c.k_star {
+            return Err(ck.invalid("k", format!("{} is not allowed (an integer >= k_star = {})", c.k, c.k_star)));
+        }
+        if !(c.noise_var.is_finite() && c.noise_var >= 0.0) {
+            return Err(ck.invalid("noise_var", format!("{} is not allowed (a finite variance >= 0)", c.noise_var)));
+        }
+        let n_values = c.n_grid.values();
+        match &c.n_grid {
+            NGrid::LogSpaced { min, max, count } => {
+                if *min == 0 || max < min || *count == 0 {
+                    return Err(ck.invalid(
+                        "n_grid",
+                        format!("log_spaced {{min: {min}, max: {max}, count: {count}}} is not allowed (1 <= min <= max, count >= 1)"),
+                    ));
+                }
+            }
+            NGrid::List { values } => {
+                if values.is_empty() || values.contains(&0) {
+                    return Err(ck.invalid("n_grid.values", format!("{values:?} is not allowed (a non-empty list of integers >= 1)")));
+                }
+            }
+        }
+        let mut sorted = n_values.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != n_values.len() {
+            return Err(ck.invalid("n_grid", format!("{n_values:?} has repeated sample sizes (each n must appear once)")));
+        }
+        let init = c.init.clone().check().map_err(|source| ExperimentError::InvalidEstimator {
+            file: ck.file.clone(),
+            field: "init".into(),
+            source,
+        })?;
+        if c.init.split_atom > c.k_star {
+            return Err(ck.invalid("init.split_atom", format!("{} is not allowed (atom numbers 1..={})", c.init.split_atom, c.k_star)));
+        }
+        if c.estimators.is_empty() {
+            return Err(ck.invalid("estimators", "empty (name at least one estimator)"));
+        }
+        let mut estimators = Vec::new();
+        for (name, p) in &c.estimators {
+            if !identifier_ok(name) {
+                return Err(ck.invalid("estimators", format!("name {name:?} is not allowed (letters, digits, '-' and '_')")));
+            }
+            estimators.push((name.clone(), ck.estimator(&format!("estimators.{name}"), p)?));
+        }
+        if let Some(g) = &c.gbar {
+            ck.positive("gbar.n_ref", g.n_ref)?;
+            ck.positive("gbar.check_n_ref", g.check_n_ref)?;
+            if matches!(g.optimizer, EstimatorParams::Sgd(_)) {
+                return Err(ck.invalid("gbar.optimizer.kind", "sgd is not allowed (lm or lbfgs: G_bar is a converged least-squares fit)"));
+            }
+            ck.estimator("gbar.optimizer", &g.optimizer)?;
+            if !(g.start_noise_sd.is_finite() && g.start_noise_sd > 0.0) {
+                return Err(ck.invalid(
+                    "gbar.start_noise_sd",
+                    format!(
+                        "{} is not allowed (a finite number > 0: from a symmetric start the split copies never separate)",
+                        g.start_noise_sd
+                    ),
+                ));
+            }
+        }
+        if c.settings.is_empty() {
+            return Err(ck.invalid("settings", "empty (define at least one setting)"));
+        }
+        let mut settings = Vec::new();
+        let mut names = BTreeSet::new();
+        for (si, s) in c.settings.iter().enumerate() {
+            let at = format!("settings[{si}]");
+            if !identifier_ok(&s.name) || !names.insert(s.name.clone()) {
+                return Err(ck.invalid(
+                    format!("{at}.name"),
+                    format!("{:?} is not allowed (a unique identifier: letters, digits, '-', '_')", s.name),
+                ));
+            }
+            let t = &s.truth;
+            let recipe = TruthParams {
+                gate: t.gate,
+                expert: t.expert,
+                d: c.d,
+                k_star: c.k_star,
+                gate_var: t.gate_var,
+                expert_var: t.expert_var,
+                zero_gate_slope: t.zero_gate_slope.clone(),
+                zero_expert_slope: t.zero_expert_slope.clone(),
+            }
+            .check()
+            .map_err(|source| ExperimentError::InvalidTruth { file: ck.file.clone(), field: format!("{at}.truth"), source })?;
+            if s.fits.is_empty() {
+                return Err(ck.invalid(format!("{at}.fits"), "empty (at least one fit)"));
+            }
+            let mut gates = BTreeSet::new();
+            for (fi, f) in s.fits.iter().enumerate() {
+                let fat = format!("{at}.fits[{fi}]");
+                if !gates.insert(f.gate.name()) {
+                    return Err(ck.invalid(format!("{fat}.gate"), format!("{} appears twice in this setting (one fit per gate)", f.gate)));
+                }
+                check_fit(&ck, &fat, f, t.gate, c.gbar.is_some())?;
+            }
+            settings.push(Setting { name: s.name.clone(), recipe, fits: s.fits.clone() });
+        }
+        Ok(Experiment { path: path.to_path_buf(), sha256, n_values, init, estimators, settings, config })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config.experiment
+    }
+
+    /// The name that identifies this experiment's random streams: its family, or its own id.
+    pub fn stream_key(&self) -> &str {
+        self.config.family.as_deref().unwrap_or(&self.config.experiment)
+    }
+
+    /// Every unit, in canonical order: settings, fits, estimators, n, replications.
+    pub fn units(&self) -> Vec<Unit> {
+        let mut out = Vec::new();
+        for (si, s) in self.settings.iter().enumerate() {
+            for fi in 0..s.fits.len() {
+                for ei in 0..self.estimators.len() {
+                    for &n in &self.n_values {
+                        for rep in 0..self.config.replications {
+                            out.push(Unit { setting: si, fit: fi, estimator: ei, n, rep });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The units of one shard of the canonical order.
+    pub fn shard_units(&self, shard: Shard) -> Vec<Unit> {
+        self.units().into_iter().enumerate().filter(|(i, _)| i % shard.count == shard.index).map(|(_, u)| u).collect()
+    }
+
+    /// The unit's identity in the journal: experiment/setting/gate/estimator/n=../rep=..
+    pub fn unit_key(&self, u: &Unit) -> String {
+        let s = &self.settings[u.setting];
+        format!("{}/{}/{}/{}/n={}/rep={}", self.id(), s.name, s.fits[u.fit].gate, self.estimators[u.estimator].0, u.n, u.rep)
+    }
+
+    /// The index of the estimator called `name`.
+    pub fn estimator_index(&self, name: &str) -> Result<usize, ExperimentError> {
+        self.estimators.iter().position(|(n, _)| n == name).ok_or_else(|| ExperimentError::UnknownEstimator {
+            experiment: self.id().into(),
+            name: name.into(),
+            allowed: self.estimators.iter().map(|(n, _)| n.clone()).collect(),
+        })
+    }
+
+    /// The random stream of `parts` (after the experiment's stream key).
+    pub fn stream(&self, parts: &[(&str, &str)]) -> rand_chacha::ChaCha20Rng {
+        let mut id = vec![("experiment", self.stream_key())];
+        id.extend_from_slice(parts);
+        seed::stream(self.config.seed, &id)
+    }
+
+    /// The true mixture of a setting.
+    pub fn truth(&self, setting: usize) -> Mixture {
+        let s = &self.settings[setting];
+        s.recipe.draw(&mut self.stream(&[("setting", &s.name), ("purpose", "truth")]))
+    }
+
+    /// The evaluation inputs of a setting (L2 and expert errors).
+    pub fn eval_inputs(&self, setting: usize) -> Vec<f64> {
+        let s = &self.settings[setting];
+        draw_inputs(self.config.eval_n, self.config.d, &mut self.stream(&[("setting", &s.name), ("purpose", "eval")]))
+    }
+}
+
+/// The losses a fit may use, its target, and its theory entries.
+fn check_fit(ck: &Checker, fat: &str, f: &FitConfig, truth_gate: Gate, has_gbar: bool) -> Result<(), ExperimentError> {
+    if f.losses.is_empty() {
+        return Err(ck.invalid(format!("{fat}.losses"), "empty (allowed: d1, d2 {r >= 1}, d3, softmax)"));
+    }
+    let field = format!("{fat}.losses");
+    for l in &f.losses {
+        match l {
+            LossKind::D2 { r } if !(r.is_finite() && *r >= 1.0) => {
+                return Err(ck.invalid(field, format!("d2 with r = {r} is not allowed (r >= 1)")));
+            }
+            LossKind::Softmax if f.gate != Gate::Softmax => {
+                return Err(ck.invalid(field, format!("softmax loss needs a softmax fit (gate is {})", f.gate)));
+            }
+            LossKind::D1 | LossKind::D2 { .. } if f.gate != Gate::Sigmoid => {
+                return Err(ck.invalid(field, format!("{} needs a sigmoid fit (gate is {})", l.name(), f.gate)));
+            }
+            LossKind::Softmax if truth_gate != Gate::Softmax || f.target != Target::Truth => {
+                return Err(ck.invalid(field, "softmax loss compares to a softmax truth (target: truth)"));
+            }
+            _ => {}
+        }
+    }
+    if f.target == Target::Gbar && !has_gbar {
+        return Err(ck.invalid(format!("{fat}.target"), "gbar needs a top-level `gbar` section"));
+    }
+    if f.target == Target::Truth && f.gate != truth_gate {
+        return Err(ck.invalid(
+            format!("{fat}.target"),
+            format!("truth is not allowed for a {} fit of a {truth_gate} truth (the fit is misspecified: use gbar)", f.gate),
+        ));
+    }
+    let quantities: Vec<Quantity> = f.losses.iter().map(|&l| Quantity::Loss(l)).chain(Quantity::FIT).collect();
+    for th in &f.theory {
+        if !quantities.contains(&th.quantity) {
+            let allowed: Vec<String> = quantities.iter().map(|q| q.to_string()).collect();
+            return Err(
+                ck.invalid(format!("{fat}.theory.quantity"), format!("{:?} is not allowed (one of {allowed:?})", th.quantity.to_string()))
+            );
+        }
+        if let Some(x) = th.exponent {
+            if !x.is_finite() {
+                return Err(ck.invalid(format!("{fat}.theory.exponent"), format!("{x} is not allowed (a finite number or null)")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One fit to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub setting: usize,
+    pub fit: usize,
+    pub estimator: usize,
+    pub n: u64,
+    pub rep: u32,
+}
+
+/// A slice of the plan: units whose plan index is congruent to `index` mod `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parse "i/N" (0 <= i < N).
+    pub fn parse(s: &str) -> Result<Shard, ExperimentError> {
+        let bad = || ExperimentError::BadShard { arg: s.into() };
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}

@@ -1,0 +1,213 @@
+//! Running work units: resumable (the journal), shardable, parallel (rayon).
+
+use crate::error::ExperimentError;
+use crate::gbar::{self, bits, GbarRecord};
+use crate::journal::{read_journals, Journal, JournalEntry};
+use crate::paths::Paths;
+use crate::plan::{Experiment, Shard, Unit};
+use crate::rows::{not_converged, FitRow, Target};
+use rayon::prelude::*;
+use smoe_estimator::{Bounds, Fit, Termination};
+use smoe_metrics::{atom_errors, canonical_softmax_gauge, l2_error, split_atom_errors, voronoi_loss};
+use smoe_model::{draw_sample, seed, Gate, Mixture};
+use std::path::Path;
+
+/// Everything shared by the units of an experiment: truths, evaluation inputs, targets.
+pub struct Context<'a> {
+    pub exp: &'a Experiment,
+    pub truths: Vec<Mixture>,
+    pub eval_x: Vec<Vec<f64>>,
+    /// targets[setting][fit]
+    pub targets: Vec<Vec<Mixture>>,
+    pub gbars: Vec<GbarRecord>,
+}
+
+impl<'a> Context<'a> {
+    /// Draw the truths and evaluation inputs, and compute (or load from `cache_dir`) each G_bar;
+    /// `code` is the code fingerprint.
+    pub fn prepare(exp: &'a Experiment, cache_dir: &Path, code: &str) -> Result<Context<'a>, ExperimentError> {
+        let truths: Vec<Mixture> = (0..exp.settings.len()).map(|s| exp.truth(s)).collect();
+        let eval_x: Vec<Vec<f64>> = (0..exp.settings.len()).map(|s| exp.eval_inputs(s)).collect();
+        let mut jobs = Vec::new();
+        for (si, s) in exp.settings.iter().enumerate() {
+            for (fi, f) in s.fits.iter().enumerate() {
+                if f.target == Target::Gbar {
+                    jobs.push((si, fi));
+                }
+            }
+        }
+        let computed: Vec<Result<GbarRecord, ExperimentError>> = jobs
+            .par_iter()
+            .map(|&(si, fi)| gbar::compute_or_load(exp, &truths[si], si, fi, &gbar::cache_path(exp, si, fi, cache_dir, code)))
+            .collect();
+        let mut gbars = Vec::new();
+        let mut targets: Vec<Vec<Mixture>> =
+            exp.settings.iter().enumerate().map(|(si, s)| vec![truths[si].clone(); s.fits.len()]).collect();
+        for ((si, fi), rec) in jobs.into_iter().zip(computed) {
+            let rec = rec?;
+            targets[si][fi] = rec.mixture(exp.settings[si].fit_spec(&exp.settings[si].fits[fi], &exp.config))?;
+            gbars.push(rec);
+        }
+        Ok(Context { exp, truths, eval_x, targets, gbars })
+    }
+
+    /// Run one unit.
+    pub fn run_unit(&self, u: &Unit) -> JournalEntry {
+        let exp = self.exp;
+        let cfg = &exp.config;
+        let setting = &exp.settings[u.setting];
+        let fit_cfg = &setting.fits[u.fit];
+        let (est_name, estimator) = &exp.estimators[u.estimator];
+        let truth = &self.truths[u.setting];
+        let (n, rep) = (u.n.to_string(), u.rep.to_string());
+        let gate = fit_cfg.gate.name();
+        let data_id = [("experiment", exp.stream_key()), ("setting", setting.name.as_str()), ("n", &n), ("rep", &rep), ("purpose", "data")];
+        let data_seed = seed::derive_seed(cfg.seed, &data_id);
+        let data = draw_sample(truth, u.n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).expect("validated noise");
+        let spec = setting.fit_spec(fit_cfg, cfg);
+        let start = exp
+            .init
+            .start(
+                truth,
+                spec,
+                u.n as usize,
+                &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("n", &n), ("rep", &rep), ("purpose", "init")]),
+            )
+            .expect("validated init");
+        let t0 = std::time::Instant::now();
+        // Every fit is unconstrained for now (the config's Theta is wired in later).
+        let Fit { mixture, report } = estimator.fit(
+            &start,
+            &data,
+            &Bounds::unbounded(spec.n_params()),
+            &mut exp.stream(&[
+                ("setting", &setting.name),
+                ("fit", gate),
+                ("estimator", est_name),
+                ("n", &n),
+                ("rep", &rep),
+                ("purpose", "sgd"),
+            ]),
+        );
+        let wall_s = t0.elapsed().as_secs_f64();
+        let target = &self.targets[u.setting][u.fit];
+        let x_eval = &self.eval_x[u.setting];
+        let l2 = l2_error(&mixture, target, x_eval);
+        let rows = fit_cfg
+            .losses
+            .iter()
+            .map(|&kind| {
+                let loss = voronoi_loss(kind, &mixture, target);
+                // atom errors in the gauge the loss uses (the canonical one for softmax gates)
+                let errs = if mixture.spec.gate == Gate::Softmax {
+                    let (f, t) = (canonical_softmax_gauge(&mixture), canonical_softmax_gauge(target));
+                    split_atom_errors(&atom_errors(&f, &t, &loss.cells, x_eval))
+                } else {
+                    split_atom_errors(&atom_errors(&mixture, target, &loss.cells, x_eval))
+                };
+                FitRow {
+                    experiment: exp.id().to_string(),
+                    setting: setting.name.clone(),
+                    gate_true: setting.recipe.params().gate,
+                    gate_fit: fit_cfg.gate,
+                    expert: setting.recipe.params().expert,
+                    estimator: est_name.clone(),
+                    n: u.n,
+                    rep: u.rep,
+                    seed: seed::seed_label(&data_seed),
+                    target: fit_cfg.target,
+                    loss_name: kind,
+                    loss: loss.total,
+                    loss_mass: loss.parts.mass,
+                    loss_overfitted: loss.parts.overfitted,
+                    loss_single: loss.parts.single,
+                    start_loss: voronoi_loss(kind, &start, target).total,
+                    cells: loss.cells.cardinalities().iter().map(|c| c.to_string()).collect::<Vec<_>>().join("|"),
+                    empty_cells: loss.cells.empty_cells() as u32,
+                    overfitted_cells: loss.cells.overfitted_cells() as u32,
+                    l2_error: l2,
+                    param_err_over: errs[0],
+                    param_err_single: errs[1],
+                    expert_err_over: errs[2],
+                    expert_err_single: errs[3],
+                    train_mse: report.objective,
+                    grad_norm: report.grad_norm,
+                    iterations: report.iterations,
+                    evaluations: report.evaluations,
+                    termination: report.termination,
+                    wall_s,
+                }
+            })
+            .collect();
+        JournalEntry { key: exp.unit_key(u), rows, theta_bits: bits(&mixture.theta) }
+    }
+}
+
+/// Told about a run's progress (a progress bar, or nothing). Called from worker threads.
+pub trait Progress: Sync {
+    /// `total` units are about to run for experiment `id`.
+    fn start(&self, _id: &str, _total: u64) {}
+    /// One unit finished.
+    fn unit_done(&self) {}
+    fn finish(&self) {}
+}
+
+/// No progress reporting.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct RunSummary {
+    pub planned: usize,
+    pub skipped: usize,
+    pub ran: usize,
+    pub not_converged: usize,
+    pub diverged: usize,
+    pub wall_s: f64,
+}
+
+/// Run the units of `shard` (of one estimator, if named) that are not yet in the journal.
+pub fn run(
+    exp: &Experiment,
+    paths: &Paths,
+    shard: Shard,
+    estimator: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<RunSummary, ExperimentError> {
+    let t0 = std::time::Instant::now();
+    let done = read_journals(&paths.journal_dir())?;
+    let mut units = exp.shard_units(shard);
+    if let Some(name) = estimator {
+        let ei = exp.estimator_index(name)?;
+        units.retain(|u| u.estimator == ei);
+    }
+    let planned = units.len();
+    units.retain(|u| !done.contains_key(&exp.unit_key(u)));
+    let skipped = planned - units.len();
+    let ctx = Context::prepare(exp, &paths.cache_dir(), &paths.code)?;
+    let journal = Journal::open(&paths.journal_dir().join(format!("shard-{}-of-{}.jsonl", shard.index, shard.count)))?;
+    progress.start(exp.id(), units.len() as u64);
+    // larger n first: the longest units start early, so the tail of the run stays short
+    units.sort_by_key(|u| std::cmp::Reverse(u.n));
+    let entries: Vec<Result<JournalEntry, ExperimentError>> = units
+        .par_iter()
+        .map(|u| {
+            let e = ctx.run_unit(u);
+            journal.append(&e)?;
+            progress.unit_done();
+            Ok(e)
+        })
+        .collect();
+    progress.finish();
+    let mut s = RunSummary { planned, skipped, ran: units.len(), wall_s: t0.elapsed().as_secs_f64(), ..Default::default() };
+    for e in entries {
+        let termination = e?.rows[0].termination;
+        if not_converged(termination) {
+            s.not_converged += 1;
+        } else if termination == Termination::Diverged {
+            s.diverged += 1;
+        }
+    }
+    Ok(s)
+}

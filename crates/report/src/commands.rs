@@ -1,0 +1,209 @@
+//! The `smoe` subcommands, one function each, and the stages they chain: run (experiment
+//! crate), merge into Parquet, rates, figures, tables, manifest. `smoe all` decides what is stale
+//! here. Status lines go to stderr; listings and reports to stdout.
+
+use crate::analysis::{rates, summary};
+use crate::error::{ReportError, Result};
+use crate::manifest::{verify, write_manifest};
+use crate::publish;
+use crate::rows::{RateRow, SummaryRow};
+use crate::store;
+use indicatif::{ProgressBar, ProgressStyle};
+use smoe_experiment::fsio::atomic_write_bytes;
+use smoe_experiment::merge::collect;
+use smoe_experiment::paths::{Paths, Root};
+use smoe_experiment::plan::{Experiment, Shard};
+use smoe_experiment::rows::GbarCheckRow;
+use smoe_experiment::run::{self, Progress, RunSummary, Silent};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Load and validate configs (at least one).
+pub fn load(configs: &[PathBuf]) -> Result<Vec<Experiment>> {
+    Ok(configs.iter().map(|p| Experiment::load(p)).collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// A progress bar on stderr, one per experiment.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, id: &str, total: u64) {
+        self.0.set_length(total);
+        self.0.set_style(
+            ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} fits, eta {eta}").expect("valid template"),
+        );
+        self.0.set_prefix(id.to_string());
+    }
+    fn unit_done(&self) {
+        self.0.inc(1);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn print_run(id: &str, s: &RunSummary) {
+    eprintln!(
+        "{id}: {} fits run, {} already done, of {} planned; {} not converged, {} diverged; {:.1} s",
+        s.ran, s.skipped, s.planned, s.not_converged, s.diverged, s.wall_s
+    );
+}
+
+/// Run the units of one shard that are not yet finished, with a progress bar unless `quiet`.
+pub fn run_units(exp: &Experiment, paths: &Paths, shard: Shard, estimator: Option<&str>, quiet: bool) -> Result<RunSummary> {
+    let s = if quiet {
+        run::run(exp, paths, shard, estimator, &Silent)?
+    } else {
+        run::run(exp, paths, shard, estimator, &Bar(ProgressBar::new(0)))?
+    };
+    print_run(exp.id(), &s);
+    Ok(s)
+}
+
+/// Merge finished units into fits.parquet, params.parquet and gbar_check.csv; the fingerprint
+/// file is written last, so results count as current only once they are all there.
+pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
+    let merged = collect(exp, paths)?;
+    let dir = paths.data();
+    std::fs::create_dir_all(&dir).map_err(ReportError::io(&dir))?;
+    store::write_fits(&paths.fits(), &merged.fits)?;
+    store::write_params(&paths.params(), &merged.params)?;
+    store::write_csv(&paths.gbar_check(), &GbarCheckRow::HEADER, &merged.gbar_checks)?;
+    let fp = paths.fingerprint_file();
+    atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))?;
+    Ok(merged.fits.len())
+}
+
+/// Compute and write the summary table and rates of an experiment from its fits.parquet.
+pub fn write_rates(exp: &Experiment, paths: &Paths) -> Result<(Vec<SummaryRow>, Vec<RateRow>)> {
+    let fits = store::read_fits(&paths.fits())?;
+    let sum = summary(exp, &fits);
+    store::write_csv(&paths.summary(), &SummaryRow::HEADER, &sum)?;
+    let r = rates(exp, &fits);
+    store::write_rates(&paths.rates(), &r)?;
+    Ok((sum, r))
+}
+
+/// `smoe plan`: validate configs and list their work units.
+pub fn plan(configs: &[PathBuf], list: bool) -> Result<()> {
+    for e in load(configs)? {
+        let units = e.units();
+        println!(
+            "{}: {} settings, {} estimators, n in {:?}, {} replications: {} work units",
+            e.id(),
+            e.settings.len(),
+            e.estimators.len(),
+            e.n_values,
+            e.config.replications,
+            units.len()
+        );
+        if list {
+            for u in &units {
+                println!("{}", e.unit_key(u));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `smoe run`: the unfinished units of each config (one shard, one estimator if given).
+pub fn run(root: &Path, configs: &[PathBuf], shard: Shard, estimator: Option<&str>, quiet: bool) -> Result<()> {
+    let exps = load(configs)?;
+    let root = Root::open(root)?;
+    for e in &exps {
+        run_units(e, &root.paths(e), shard, estimator, quiet)?;
+    }
+    Ok(())
+}
+
+/// `smoe merge`.
+pub fn merge_all(root: &Path, configs: &[PathBuf]) -> Result<()> {
+    let exps = load(configs)?;
+    let root = Root::open(root)?;
+    for e in &exps {
+        let n = merge(e, &root.paths(e))?;
+        eprintln!("{}: merged {n} rows", e.id());
+    }
+    Ok(())
+}
+
+/// `smoe rates`.
+pub fn rates_all(root: &Path, configs: &[PathBuf]) -> Result<()> {
+    let exps = load(configs)?;
+    let root = Root::open(root)?;
+    for e in &exps {
+        let (_, r) = write_rates(e, &root.paths(e))?;
+        eprintln!("{}: {} rates", e.id(), r.len());
+    }
+    Ok(())
+}
+
+/// `smoe figures`.
+pub fn figures(root: &Path, configs: &[PathBuf]) -> Result<()> {
+    let exps = load(configs)?;
+    let n = publish::figures(&exps, &Root::open(root)?)?;
+    eprintln!("{n} figure files written");
+    Ok(())
+}
+
+/// `smoe tables`.
+pub fn tables(root: &Path, configs: &[PathBuf]) -> Result<()> {
+    let exps = load(configs)?;
+    publish::tables(&exps, &Root::open(root)?)
+}
+
+/// `smoe verify`: every file of the manifest; an error if any does not match.
+pub fn verify_all(root: &Path) -> Result<()> {
+    let problems = verify(&Root::open(root)?)?;
+    if problems.is_empty() {
+        eprintln!("verify: every file matches data/manifest.json");
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("verify: {p}");
+    }
+    Err(ReportError::Verify { count: problems.len() })
+}
+
+/// `smoe bench`: prints its report (Markdown) on stdout.
+pub fn bench(root: &Path, configs: &[PathBuf]) -> Result<()> {
+    let exps = if configs.is_empty() { Vec::new() } else { load(configs)? };
+    println!("{}", crate::bench::run(root, &exps)?);
+    Ok(())
+}
+
+/// What `smoe all` reruns besides stale experiments.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AllOptions {
+    /// Rerun even if the results are current.
+    pub force: bool,
+    /// Also rerun experiments whose archive-only files (params.parquet) are missing.
+    pub complete: bool,
+    pub quiet: bool,
+}
+
+/// `smoe all`: run and merge what is stale (config or code fingerprint changed), then rates,
+/// figures, tables and the manifest of every given experiment.
+pub fn all(root: &Path, configs: &[PathBuf], opts: AllOptions, command: &str) -> Result<()> {
+    let t0 = Instant::now();
+    let exps = load(configs)?;
+    let root = Root::open(root)?;
+    for e in &exps {
+        let paths = root.paths(e);
+        let archive_missing = opts.complete && !paths.params().exists();
+        if !opts.force && paths.results_current() && !archive_missing {
+            eprintln!("{}: results are current (same config and code fingerprint); skipping the simulation", e.id());
+            continue;
+        }
+        run_units(e, &paths, Shard::ALL, None, opts.quiet)?;
+        merge(e, &paths)?;
+    }
+    for e in &exps {
+        write_rates(e, &root.paths(e))?;
+    }
+    publish::figures(&exps, &root)?;
+    publish::tables(&exps, &root)?;
+    let n = write_manifest(&exps, &root, command, t0.elapsed().as_secs_f64())?;
+    eprintln!("all: {} experiments, {n} files in the manifest, {:.1} s", exps.len(), t0.elapsed().as_secs_f64());
+    Ok(())
+}
