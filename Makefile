@@ -13,7 +13,7 @@ S2      := workflow/s2_init_shrinking.yaml
 # E1-E3 are the paper's figures; E4-E6 and S1-S2 go beyond it (see README)
 CONFIGS := $(E1) $(E2) $(E3) $(E4) $(E5) $(E6) $(S1) $(S2)
 
-.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist
+.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist dist-test cluster-test
 
 all: build
 	$(SMOE) all $(CONFIGS)
@@ -47,6 +47,13 @@ verify: build
 
 smoke: build
 	$(SMOE) --root target/smoke-root all workflow/smoke.yaml
+
+# A live single-node Slurm cluster (as root, Debian): installs slurm and munge, starts the daemons,
+# runs the smoke configs as a job array through workflow/slurm.sh with one task cancelled and
+# resubmitted, and checks the merged results against a single-process run bit for bit.
+# Scratch in target/cluster-test; see docs/CLUSTER.md.
+cluster-test: build
+	bash workflow/cluster_test.sh
 
 clean:
 	rm -rf data/raw data/cache data/E* data/manifest.json
