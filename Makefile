@@ -59,12 +59,16 @@ clean:
 	rm -rf data/raw data/cache data/E* data/manifest.json
 	rm -f figures/*.png figures/*.svg figures/*.md figures/*.csv
 
-# A self-contained archive: sources, Cargo.lock, configs, results (including the archive-only
-# params.parquet files), figures, tables, manifest and CITATION.cff.
+# A self-contained archive that builds offline: sources, Cargo.lock, configs, results (including
+# the archive-only params.parquet files), figures, tables, manifest, CITATION.cff and .zenodo.json,
+# with every crate vendored (vendor/ and .cargo/config.toml). The archive step alone is
+# workflow/dist.sh; see docs/ARCHIVE.md.
 dist: build
 	$(SMOE) all --complete $(CONFIGS)
 	$(SMOE) verify
-	mkdir -p dist
-	{ git ls-files; ls data/*/params.parquet; } | sort -u > dist/files.txt
-	tar -czf dist/smoe-artifact-$$(git rev-parse --short HEAD).tar.gz -T dist/files.txt
-	@echo "dist/smoe-artifact-$$(git rev-parse --short HEAD).tar.gz"
+	bash workflow/dist.sh
+
+# Unpack the newest dist/ archive into target/dist-test and, with no network and an empty
+# CARGO_HOME, build it (--offline --frozen), verify it and run the smoke configs (~15 min).
+dist-test:
+	bash workflow/dist_test.sh
