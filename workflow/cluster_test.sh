@@ -121,7 +121,7 @@ else
         policy_added=1
     fi
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${packages[@]}"
+    apt-get install -y -q --no-install-recommends --no-upgrade "${packages[@]}" # never upgrade what is there
     [[ -n "$policy_added" ]] && rm -f /usr/sbin/policy-rc.d
 fi
 say "installed: slurmctld $(dpkg-query -W -f '${Version}' slurmctld), slurmd $(dpkg-query -W -f '${Version}' slurmd), munge $(dpkg-query -W -f '${Version}' munge)"
