@@ -54,11 +54,14 @@ fi
 offline_env=(env CARGO_HOME="$scratch/cargo-home" CARGO_NET_OFFLINE=true CARGO_TARGET_DIR="$dir/target")
 
 cd "$dir"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
 say "cargo build --release --workspace --offline --frozen (toolchain $(grep channel rust-toolchain.toml | cut -d'"' -f2))"
-"${isolate[@]}" "${offline_env[@]}" cargo build --release --workspace --offline --frozen
+TIMEFORMAT='%R s wall, %U s user + %S s system CPU'
+build_times=$scratch/build-time.txt
+{ time "${isolate[@]}" "${offline_env[@]}" cargo build --release --workspace --offline --frozen 2>&3; } 3>&2 2>"$build_times"
 build_s=$(($(date +%s) - t0))
-say "offline build: $build_s s"
+say "offline build: $(cat "$build_times") (load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg))"
 [[ -z "$(ls -A "$scratch/cargo-home/registry" 2>/dev/null || true)" ]] || {
     echo "dist_test.sh: cargo wrote to its registry cache during an offline build" >&2
     exit 1
@@ -97,5 +100,5 @@ if [[ -x "$repo/target/release/smoe" && "$(git -C "$repo" rev-parse --short HEAD
     say "smoke results of the archive-built binary equal the checkout's binary's (params.parquet byte for byte)"
 fi
 say "archive $(basename "$archive"): $(stat -c %s "$archive" | awk '{ printf "%.1f MiB", $1 / 1048576 }') packed," \
-    "$(du -sm --exclude=target "$dir" | cut -f1) MiB unpacked; offline build $build_s s; total $(($(date +%s) - t_all)) s"
+    "$(du -sm --exclude=target "$dir" | cut -f1) MiB unpacked; offline build $build_s s wall; total $(($(date +%s) - t_all)) s"
 say "PASS"
