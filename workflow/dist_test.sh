@@ -34,7 +34,7 @@ fi
 rm -rf "$scratch"
 mkdir -p "$scratch/cargo-home"
 tar -xzf "$archive" -C "$scratch"
-top=$(tar -tzf "$archive" | head -n 1)
+top=$(tar -tzf "$archive" | awk 'NR == 1') # awk reads it all: no SIGPIPE under pipefail
 dir=$scratch/${top%%/*}
 [[ -f "$dir/Cargo.lock" && -d "$dir/vendor" && -f "$dir/.cargo/config.toml" ]] || {
     echo "dist_test.sh: $archive has no Cargo.lock, vendor/ or .cargo/config.toml" >&2
