@@ -147,7 +147,9 @@ mkdir -m 0755 "$scratch/munge"
 # the repository; Cargo.lock and crates/ linked so that the code fingerprint is the repository's
 for root in single cluster; do
     mkdir -p "$scratch/$root/target/release" "$scratch/$root/workflow"
-    cp "$smoe_bin" "$scratch/$root/target/release/smoe"
+    # a hard link when possible: the binary is large (debug line tables), and a rebuild replaces
+    # the file rather than writing into it, so the link keeps the tested binary
+    cp -l "$smoe_bin" "$scratch/$root/target/release/smoe" 2>/dev/null || cp "$smoe_bin" "$scratch/$root/target/release/smoe"
     cp "$repo/workflow/slurm.sh" "$repo/workflow/missing_shards.sh" "${configs[@]/#/$repo/}" "$scratch/$root/workflow/"
     ln -s "$repo/Cargo.lock" "$repo/crates" "$scratch/$root/"
 done
