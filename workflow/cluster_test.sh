@@ -13,10 +13,14 @@
 #     G_bar cache byte for byte, fits.parquet byte for byte after both roots' journals are
 #     merged again with wall_s zeroed (wall time is the only column allowed to differ).
 #
-# Everything lives under SCRATCH (default target/cluster-test, wiped at the start); the
-# repository's data/ is never touched and nothing is written to /etc. Rerunning is safe.
+# Everything the test configures lives under SCRATCH (default target/cluster-test, wiped at the
+# start): the repository's data/ is never touched, and the test writes nothing to /etc itself
+# (the packages install their defaults; when /usr/sbin/policy-rc.d is absent, one is put there
+# for the install and removed). Rerunning is safe.
 # Settings (environment): SCRATCH, SHARDS (array size, default 4), CANCEL (the task to cancel,
-# default 1), CPUS_PER_TASK (default 1), SLURMCTLD_PORT / SLURMD_PORT (default 6817 / 6818).
+# default 1: it must start in the first wave, while the G_bars are computed, or it may finish
+# before scancel reaches it, which the test reports as a failure), CPUS_PER_TASK (default 1),
+# SLURMCTLD_PORT / SLURMD_PORT (default 6817 / 6818).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
