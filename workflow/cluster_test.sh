@@ -229,10 +229,22 @@ done
 sinfo
 
 # --- helpers for the array ------------------------------------------------------------------
+check_not_stuck() { # job id: fail at once when a pending task can never start
+    local reasons
+    reasons=" $(squeue -h -j "$1" -t PD -o %r 2>/dev/null | sort -u | tr '\n' ' ')"
+    case "$reasons" in
+    *" PartitionConfig "* | *" ReqNodeNotAvail"* | *" BadConstraints "* | *" PartitionNodeLimit "* | \
+        *" PartitionTimeLimit "* | *" DependencyNeverSatisfied "* | *" JobHeld"* | *" launch failed"*)
+        squeue -j "$1" >&2
+        die "job $1 cannot start (pending:$reasons)"
+        ;;
+    esac
+}
 wait_for_job() { # job id: wait until no task of it is pending or running
     local job=$1 i
     for i in $(seq 1 3000); do
         [[ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ]] && return 0
+        check_not_stuck "$job"
         sleep 0.2
     done
     squeue -j "$job" >&2
@@ -256,12 +268,15 @@ job1=$(sbatch --parsable --array="0-$((shards - 1))" --cpus-per-task="$cpus_per_
 job1=${job1%%;*}
 jobs_submitted+=("$job1")
 say "submitted job array $job1 ($shards tasks, $cpus_per_task CPU each)"
+st=
 for i in $(seq 1 3000); do
     st=$(squeue -h -j "${job1}_$cancel" -o %T 2>/dev/null || true)
     [[ "$st" == RUNNING ]] && break
     [[ -z "$st" && $i -gt 10 ]] && die "task ${job1}_$cancel left the queue before it could be cancelled"
+    check_not_stuck "$job1"
     sleep 0.1
 done
+[[ "$st" == RUNNING ]] || die "task ${job1}_$cancel did not start within 5 minutes (state: '$st')"
 squeue -j "$job1"
 scancel "${job1}_$cancel"
 say "scancel ${job1}_$cancel while RUNNING; its journal then held $(journal_lines "$cancel") units"
