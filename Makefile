@@ -13,7 +13,7 @@ S2      := workflow/s2_init_shrinking.yaml
 # E1-E3 are the paper's figures; E4-E6 and S1-S2 go beyond it (see README)
 CONFIGS := $(E1) $(E2) $(E3) $(E4) $(E5) $(E6) $(S1) $(S2)
 
-.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist
+.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist dist-test cluster-test
 
 all: build
 	$(SMOE) all $(CONFIGS)
@@ -51,16 +51,27 @@ verify: build
 smoke: build
 	$(SMOE) --root target/smoke-root all workflow/smoke.yaml
 
+# A live single-node Slurm cluster (as root, Debian): installs slurm and munge, starts the daemons,
+# runs the smoke configs as a job array through workflow/slurm.sh with one task cancelled and
+# resubmitted, and checks the merged results against a single-process run bit for bit.
+# Scratch in target/cluster-test; see docs/CLUSTER.md.
+cluster-test: build
+	bash workflow/cluster_test.sh
+
 clean:
 	rm -rf data/raw data/cache data/E* data/manifest.json
 	rm -f figures/*.png figures/*.svg figures/*.md figures/*.csv
 
-# A self-contained archive: sources, Cargo.lock, configs, results (including the archive-only
-# params.parquet files), figures, tables, manifest and CITATION.cff.
+# A self-contained archive that builds offline: sources, Cargo.lock, configs, results (including
+# the archive-only params.parquet files), figures, tables, manifest, CITATION.cff and .zenodo.json,
+# with every crate vendored (vendor/ and .cargo/config.toml). The archive step alone is
+# workflow/dist.sh; see docs/ARCHIVE.md.
 dist: build
 	$(SMOE) all --complete $(CONFIGS)
 	$(SMOE) verify
-	mkdir -p dist
-	{ git ls-files; ls data/*/params.parquet; } | sort -u > dist/files.txt
-	tar -czf dist/smoe-artifact-$$(git rev-parse --short HEAD).tar.gz -T dist/files.txt
-	@echo "dist/smoe-artifact-$$(git rev-parse --short HEAD).tar.gz"
+	bash workflow/dist.sh
+
+# Unpack the newest dist/ archive into target/dist-test and, with no network and an empty
+# CARGO_HOME, build it (--offline --frozen), verify it and run the smoke configs (~15 min).
+dist-test:
+	bash workflow/dist_test.sh
