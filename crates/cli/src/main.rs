@@ -83,6 +83,11 @@ enum Command {
         /// in a fresh git checkout; `make dist` uses it.
         #[arg(long)]
         complete: bool,
+        /// Experiments to include in the rates, figures, tables and manifest if their results
+        /// are current, never simulated here (`make all` reports the phase diagram this way;
+        /// `make phase` runs it).
+        #[arg(long, num_args = 1..)]
+        report_with: Vec<PathBuf>,
     },
 }
 
@@ -119,9 +124,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tables { configs } => commands::tables(root, configs)?,
         Command::Verify => commands::verify_all(root)?,
         Command::Bench { configs } => commands::bench(root, configs)?,
-        Command::All { configs, force, complete } => {
+        Command::All { configs, force, complete, report_with } => {
             let command: Vec<String> = std::env::args().collect();
-            commands::all(root, configs, AllOptions { force: *force, complete: *complete, quiet: cli.quiet }, &command.join(" "))?
+            let opts = AllOptions { force: *force, complete: *complete, quiet: cli.quiet };
+            commands::all(root, configs, report_with, opts, &command.join(" "))?
         }
     }
     Ok(())

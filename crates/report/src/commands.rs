@@ -189,11 +189,23 @@ pub struct AllOptions {
 }
 
 /// `smoe all`: run and merge what is stale (config or code fingerprint changed), then rates,
-/// figures, tables and the manifest of every given experiment.
-pub fn all(root: &Path, configs: &[PathBuf], opts: AllOptions, command: &str) -> Result<()> {
+/// figures, tables and the manifest of every given experiment, and of every experiment of
+/// `report_with` whose results are current (those are never simulated here).
+pub fn all(root: &Path, configs: &[PathBuf], report_with: &[PathBuf], opts: AllOptions, command: &str) -> Result<()> {
     let t0 = Instant::now();
     let exps = load(configs)?;
     let root = Root::open(root)?;
+    let extra: Vec<Experiment> = load(report_with)?
+        .into_iter()
+        .filter(|e| !exps.iter().any(|x| x.id() == e.id()))
+        .filter(|e| {
+            let current = root.paths(e).results_current();
+            if !current {
+                eprintln!("{}: results are not current; left out of this report (run it with its own target)", e.id());
+            }
+            current
+        })
+        .collect();
     for e in &exps {
         let paths = root.paths(e);
         let archive_missing = opts.complete && !paths.params().exists();
@@ -207,6 +219,7 @@ pub fn all(root: &Path, configs: &[PathBuf], opts: AllOptions, command: &str) ->
     for e in &exps {
         write_rates(e, &root.paths(e))?;
     }
+    let exps: Vec<Experiment> = exps.into_iter().chain(extra).collect();
     publish::figures(&exps, &root)?;
     publish::tables(&exps, &root)?;
     let n = write_manifest(&exps, &root, command, t0.elapsed().as_secs_f64())?;

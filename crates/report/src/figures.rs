@@ -96,6 +96,9 @@ pub struct Series {
     pub fit: Option<FitLine>,
     /// Draw the line joining the means dashed instead of solid.
     pub dashed: bool,
+    /// A reference line (the paper's reported curve, a floor): drawn as a line only, without
+    /// markers or error bars.
+    pub reference: bool,
 }
 
 /// One log-log plot.
@@ -587,7 +590,7 @@ fn draw_error_bars<DB: DrawingBackend>(
     to_px: &impl Fn(f64, f64) -> Px,
     occupied: &mut Vec<Px>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    for s in &panel.series {
+    for s in panel.series.iter().filter(|s| !s.reference) {
         let style = colour(s.palette).stroke_width(BAR_W);
         for p in &s.points {
             let (lo, hi) = bar_ends(p);
@@ -629,6 +632,9 @@ fn draw_means<DB: DrawingBackend>(
         sample_path(&line, occupied);
         let pattern = if s.dashed { DASHED } else { SOLID };
         draw_patterned(area, &line, pattern, c.stroke_width(LINE_W))?;
+        if s.reference {
+            continue;
+        }
         for &p in &line {
             occupied.push(p);
             draw_marker(area, marker(s.palette), p, c)?;
@@ -758,7 +764,7 @@ fn draw_marker<DB: DrawingBackend>(
 }
 
 enum LegendGlyph {
-    Series { palette: Palette, dashed: bool },
+    Series { palette: Palette, dashed: bool, marker: bool },
     Fit { palette: Palette },
 }
 
@@ -771,7 +777,7 @@ fn draw_legend<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let mut entries: Vec<(LegendGlyph, String)> = Vec::new();
     for s in &panel.series {
-        entries.push((LegendGlyph::Series { palette: s.palette, dashed: s.dashed }, s.label.clone()));
+        entries.push((LegendGlyph::Series { palette: s.palette, dashed: s.dashed, marker: !s.reference }, s.label.clone()));
         if let Some(f) = &s.fit {
             entries.push((LegendGlyph::Fit { palette: s.palette }, fit_label(f)));
         }
@@ -817,11 +823,13 @@ fn draw_legend<DB: DrawingBackend>(
         let gx0 = x0 + PAD;
         let gx1 = gx0 + GLYPH_W;
         match *glyph {
-            LegendGlyph::Series { palette, dashed } => {
+            LegendGlyph::Series { palette, dashed, marker: with_marker } => {
                 let c = colour(palette);
                 let pattern = if dashed { DASHED } else { SOLID };
                 draw_patterned(area, &[(gx0, cy), (gx1, cy)], pattern, c.stroke_width(LINE_W))?;
-                draw_marker(area, marker(palette), ((gx0 + gx1) / 2, cy), c)?;
+                if with_marker {
+                    draw_marker(area, marker(palette), ((gx0 + gx1) / 2, cy), c)?;
+                }
             }
             LegendGlyph::Fit { palette } => {
                 let c = colour(palette);
@@ -941,4 +949,123 @@ impl GlyphMetrics {
     fn left_bearing_px(&self, c: char, size: f32) -> i32 {
         self.x_min(c).map_or(0, |x| (f32::from(x) * size / self.height_units).floor() as i32)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heatmaps (the phase diagram)
+
+/// A grid of coloured cells: `values[row][column]` (rows are `y_labels`, columns `x_labels`),
+/// each cell coloured by its value on a diverging scale (positive blue, negative orange, NaN
+/// grey) and labelled with `marks[row][column]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_labels: Vec<String>,
+    pub y_labels: Vec<String>,
+    pub values: Vec<Vec<f64>>,
+    pub marks: Vec<Vec<String>>,
+    /// What the colour means, printed under the grid.
+    pub legend: String,
+    /// |value| at which the colour saturates.
+    pub saturation: f64,
+}
+
+/// Size of one heatmap panel in pixels.
+pub const HEATMAP_SIZE: (u32, u32) = (760, 560);
+
+fn heat_colour(v: f64, saturation: f64) -> RGBColor {
+    if !v.is_finite() {
+        return RGBColor(215, 215, 215);
+    }
+    let t = (v / saturation).clamp(-1.0, 1.0);
+    let mix = |a: u8, b: u8, t: f64| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+    if t >= 0.0 {
+        RGBColor(mix(247, 33, t), mix(247, 102, t), mix(247, 172, t))
+    } else {
+        RGBColor(mix(247, 230, -t), mix(247, 97, -t), mix(247, 1, -t))
+    }
+}
+
+/// Draw heatmaps side by side into `stem.png` and `stem.svg`.
+pub fn draw_heatmaps(maps: &[Heatmap], stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
+    let png = with_suffix(stem, "png");
+    let svg = with_suffix(stem, "svg");
+    if maps.is_empty() {
+        return Err(FigureError::InvalidFigure { path: png, msg: "no heatmap to draw".into() });
+    }
+    for m in maps {
+        if m.values.len() != m.y_labels.len() || m.values.iter().any(|r| r.len() != m.x_labels.len()) || m.marks.len() != m.values.len() {
+            return Err(FigureError::InvalidFigure {
+                path: png,
+                msg: format!("heatmap {:?}: values, marks and labels disagree in shape", m.title),
+            });
+        }
+    }
+    register_font().map_err(|()| FigureError::Font { path: png.clone() })?;
+    let metrics = glyph_metrics().ok_or_else(|| FigureError::Font { path: png.clone() })?;
+    if let Some(dir) = png.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(ReportError::io(dir))?;
+    }
+    let size = (HEATMAP_SIZE.0 * maps.len() as u32, HEATMAP_SIZE.1);
+    let mut doc = String::new();
+    {
+        let root = SVGBackend::with_string(&mut doc, size).into_drawing_area();
+        render_heatmaps(&root, maps, TextMode::Whole)
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+            .map_err(|msg| FigureError::Draw { path: svg.clone(), msg })?;
+    }
+    atomic_write_bytes(&svg, doc.as_bytes()).map_err(ReportError::io(&svg))?;
+    let mut drawn = Ok(());
+    let written = atomic_write_path(&png, |tmp| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        drawn = render_heatmaps(&root, maps, TextMode::PerGlyph(metrics)).and_then(|()| root.present().map_err(|e| e.to_string()));
+        drawn.clone().map_err(std::io::Error::other)
+    });
+    drawn.map_err(|msg| FigureError::Draw { path: png.clone(), msg })?;
+    written.map_err(ReportError::io(&png))?;
+    Ok(vec![png, svg])
+}
+
+fn render_heatmaps<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, maps: &[Heatmap], text: TextMode) -> Result<(), String> {
+    root.fill(&WHITE_BG).map_err(|e| e.to_string())?;
+    let cells = root.split_evenly((1, maps.len()));
+    for (area, m) in cells.iter().zip(maps) {
+        render_heatmap(area, m, text).map_err(|e| format!("heatmap {:?}: {e}", m.title))?;
+    }
+    Ok(())
+}
+
+fn render_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, m: &Heatmap, text: TextMode) -> DrawResult<(), DB> {
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let (left, right, top, bottom) = (Y_LABEL_AREA + 40, MARGIN + 10, TITLE_BAND + 10, X_LABEL_AREA + 40);
+    let (cols, rows) = (m.x_labels.len() as i32, m.y_labels.len() as i32);
+    let cw = (w - left - right) / cols.max(1);
+    let ch = (h - top - bottom) / rows.max(1);
+    text.draw(area, &m.title, TITLE_PX, (w / 2, TITLE_BAND / 2), Pos::new(HPos::Center, VPos::Center), false)?;
+    for (r, row) in m.values.iter().enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            let x0 = left + c as i32 * cw;
+            let y0 = top + r as i32 * ch;
+            area.draw(&Rectangle::new([(x0, y0), (x0 + cw, y0 + ch)], heat_colour(v, m.saturation).filled()))?;
+            area.draw(&Rectangle::new([(x0, y0), (x0 + cw, y0 + ch)], BLACK.mix(0.35).stroke_width(1)))?;
+            let mark = &m.marks[r][c];
+            for (i, line) in mark.lines().enumerate() {
+                let y = y0 + ch / 2 + (i as i32 - (mark.lines().count() as i32 - 1) / 2) * 20 - 8;
+                text.draw(area, line, TICK_PX, (x0 + cw / 2, y), Pos::new(HPos::Center, VPos::Center), false)?;
+            }
+        }
+    }
+    for (c, label) in m.x_labels.iter().enumerate() {
+        text.draw(area, label, TICK_PX, (left + c as i32 * cw + cw / 2, top + rows * ch + 8), Pos::new(HPos::Center, VPos::Top), false)?;
+    }
+    for (r, label) in m.y_labels.iter().enumerate() {
+        text.draw(area, label, TICK_PX, (left - 8, top + r as i32 * ch + ch / 2), Pos::new(HPos::Right, VPos::Center), false)?;
+    }
+    text.draw(area, &m.x_label, AXIS_DESC_PX, (left + cols * cw / 2, top + rows * ch + 34), Pos::new(HPos::Center, VPos::Top), false)?;
+    text.draw(area, &m.y_label, AXIS_DESC_PX, (22, top + rows * ch / 2), Pos::new(HPos::Center, VPos::Center), true)?;
+    text.draw(area, &m.legend, LEGEND_PX, (left + cols * cw / 2, h - 22), Pos::new(HPos::Center, VPos::Center), false)?;
+    Ok(())
 }

@@ -18,6 +18,7 @@ pub mod commands;
 mod error;
 pub mod figures;
 pub mod manifest;
+pub mod paper;
 pub mod publish;
 pub mod rows;
 pub mod store;

@@ -47,6 +47,10 @@ pub struct RunInfo {
 pub struct Manifest {
     pub files: BTreeMap<String, FileEntry>,
     pub run: RunInfo,
+    /// Experiment -> its compact parameter space Theta (the config's `theta_box`), recorded
+    /// beside the configs' hashes so that a reader sees the box without opening the config.
+    #[serde(default)]
+    pub parameter_spaces: BTreeMap<String, smoe_estimator::ThetaBox>,
 }
 
 /// A discrepancy found by [`Manifest::verify`].
@@ -230,6 +234,7 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
     }
     let configs: Vec<PathBuf> = exps.iter().map(|e| e.path.clone()).collect();
     m.run = RunInfo::collect(&root.dir, &configs, command, wall_s);
+    m.parameter_spaces = exps.iter().filter_map(|e| e.theta_box.clone().map(|b| (e.id().to_string(), b))).collect();
     m.save(&path)?;
     Ok(m.files.len())
 }

@@ -55,6 +55,8 @@ pub struct RateRow {
     pub reps: u32,
     /// Fits left out of the regression because their loss was not finite and positive, or they diverged.
     pub excluded: u32,
+    /// Degenerate fits (a Voronoi cell left empty) left out of a quantity that reads the cells.
+    pub degenerate: u32,
     /// The exponent the theory predicts for this loss (NaN where the theory gives no power law).
     pub theory: f64,
     pub theory_label: String,
@@ -127,15 +129,20 @@ pub struct SummaryRow {
     pub reps: usize,
     /// Fits left out: diverged, or a value that is not finite and positive.
     pub excluded: usize,
-    /// Fits that stopped without meeting their convergence test (L-BFGS max_iters / line search).
+    /// Degenerate fits (a Voronoi cell left empty) left out of a quantity that reads the cells.
+    pub degenerate: usize,
+    /// Fits that stopped without meeting their convergence test (budget exhausted, or no step
+    /// lowers the objective away from a first-order point).
     pub not_converged: usize,
+    /// Fits with at least one entry on a wall of Theta (or beyond it, for the unconstrained ones).
+    pub at_walls: usize,
     #[serde(rename = "fits_with_empty_cells")]
     pub empty_cells: usize,
 }
 
 impl SummaryRow {
     /// The columns of summary.csv.
-    pub const HEADER: [&'static str; 13] = [
+    pub const HEADER: [&'static str; 15] = [
         "experiment",
         "setting",
         "gate_fit",
@@ -147,7 +154,9 @@ impl SummaryRow {
         "mcse",
         "reps",
         "excluded",
+        "degenerate",
         "not_converged",
+        "at_walls",
         "fits_with_empty_cells",
     ];
 }

@@ -219,6 +219,7 @@ table!(
         n_values,
         reps,
         excluded,
+        degenerate,
         theory,
         theory_label,
         verdict,

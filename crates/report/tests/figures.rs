@@ -26,7 +26,7 @@ fn series(label: &str, palette: Palette, c: f64, s: f64, noise: f64, dashed: boo
             Point { n, mean, sd: noise * mean }
         })
         .collect();
-    Series { label: label.into(), palette, points, fit: Some(FitLine { c, s }), dashed }
+    Series { label: label.into(), palette, points, fit: Some(FitLine { c, s }), dashed, reference: false }
 }
 
 /// Two series; the softmax one has a huge sd at the smallest n, so mean - 2 sd < 0 there.
@@ -126,6 +126,7 @@ fn grid_png_and_svg() {
         ],
         fit: None,
         dashed: true,
+        reference: false,
     });
     let mut c = test_panel();
     c.title = "Third panel".into();
@@ -175,6 +176,7 @@ fn edge_case_panels_draw() {
                 ],
                 fit: Some(FitLine { c: 0.1, s: 0.16 }),
                 dashed: false,
+                reference: false,
             },
             Series {
                 label: "single point".into(),
@@ -182,6 +184,7 @@ fn edge_case_panels_draw() {
                 points: vec![Point { n: 1200.0, mean: 0.033, sd: 0.0 }],
                 fit: None,
                 dashed: true,
+                reference: false,
             },
         ],
     };

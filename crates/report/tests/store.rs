@@ -166,6 +166,7 @@ fn rate_row(i: usize) -> RateRow {
         n_values: i as u32,
         reps: u32::MAX,
         excluded: 0,
+        degenerate: i as u32 + 1,
         theory: x(8),
         theory_label: "n^{-1/2}".into(),
         verdict: "no power-law prediction".into(),
@@ -276,7 +277,7 @@ fn empty_tables_round_trip() {
 fn frames_have_one_typed_column_per_field() {
     let df = store::fits_frame(&[fit_row(0), fit_row(1)]).unwrap();
     assert_eq!(df.height(), 2);
-    assert_eq!(df.width(), 30);
+    assert_eq!(df.width(), 42);
     let schema = df.schema();
     assert_eq!(schema.get("experiment"), Some(&DataType::String));
     assert_eq!(schema.get("n"), Some(&DataType::UInt64));
@@ -284,13 +285,16 @@ fn frames_have_one_typed_column_per_field() {
     assert_eq!(schema.get("loss"), Some(&DataType::Float64));
     assert_eq!(schema.get("termination"), Some(&DataType::String));
     assert_eq!(df.get_column_names()[0].as_str(), "experiment");
-    assert_eq!(df.get_column_names()[29].as_str(), "wall_s");
+    assert_eq!(df.get_column_names()[41].as_str(), "wall_s");
+    assert_eq!(schema.get("active_gate_slope"), Some(&DataType::UInt32));
+    assert_eq!(schema.get("proj_grad_norm"), Some(&DataType::Float64));
 
     let p = store::params_frame(&[param_row(0)]).unwrap();
     assert_eq!(p.width(), 12);
     assert_eq!(p.schema().get("atom"), Some(&DataType::UInt32));
     let r = store::rates_frame(&[rate_row(0)]).unwrap();
-    assert_eq!(r.width(), 24);
+    assert_eq!(r.width(), 25);
+    assert_eq!(r.schema().get("degenerate"), Some(&DataType::UInt32));
     assert_eq!(r.schema().get("n_range"), Some(&DataType::String));
     assert_eq!(r.schema().get("delta_aic"), Some(&DataType::Float64));
     assert_eq!(r.schema().get("verdict"), Some(&DataType::String));

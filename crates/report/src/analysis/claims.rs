@@ -1,37 +1,16 @@
-//! Every claim of the paper confronted with the data.
+//! Every claim of the paper confronted with the data, each by the rule of its kind
+//! (`smoe_metrics::VerdictRules`): upper bounds, minimax lower bounds, slow rates; the comparative
+//! claim has its own table (see `comparison`).
 
 use crate::rows::{find_rate, NRange, RateKey, RateRow};
+use smoe_experiment::config::ClaimType;
 use smoe_experiment::plan::Experiment;
-use smoe_metrics::RateMethod;
+use smoe_metrics::{ClaimKind, RateMethod, SlopeEvidence, Verdict, VerdictRules};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Half-width above which a 95% interval that contains the predicted exponent is too wide to
-/// call the claim supported.
-pub const MAX_HALF_WIDTH: f64 = 0.25;
-/// |delta AIC| above which one rate model is preferred to the other.
-pub const AIC_THRESHOLD: f64 = 2.0;
-
-/// The decision rule of the claims table, in words (printed under the table).
-pub const CLAIM_RULE: &str = "The verdict uses the full n range, as the paper does; the slope on the upper half of the n grid is shown beside it because the theorems are asymptotic. Power-law claims (predicted exponent s): *supported* when s lies in the bootstrap 95% interval of the slope (log of the mean loss on log n) and the interval's half-width is at most 0.25; *not supported* when s lies outside the interval; *inconclusive* otherwise. Slow-rate claims (slower than any power, or 1/log n): *supported* when the logarithmic model L ~ C (log n)^-q fits better than the power law by more than 2 AIC units, or when the slope interval contains 0; *not supported* when the power law fits better by more than 2 AIC units and the slope interval excludes 0; *inconclusive* otherwise.";
-
-/// The verdict of the claims table on one rate (see [`CLAIM_RULE`]).
-pub fn verdict(r: &RateRow) -> &'static str {
-    if r.theory.is_finite() {
-        if !(r.ci_low <= r.theory && r.theory <= r.ci_high) {
-            "not supported"
-        } else if (r.ci_high - r.ci_low) / 2.0 <= MAX_HALF_WIDTH {
-            "supported"
-        } else {
-            "inconclusive"
-        }
-    } else if r.delta_aic < -AIC_THRESHOLD || (r.ci_low <= 0.0 && 0.0 <= r.ci_high) {
-        "supported"
-    } else if r.delta_aic > AIC_THRESHOLD {
-        "not supported"
-    } else {
-        "inconclusive"
-    }
-}
+/// The rules of the claims table.
+pub const RULES: VerdictRules = VerdictRules { allowance: 0.1, sharp: 0.1, max_width: 1.0 };
 
 pub(crate) fn f2(x: f64) -> String {
     if x.is_finite() {
@@ -41,43 +20,133 @@ pub(crate) fn f2(x: f64) -> String {
     }
 }
 
-/// One row per theory entry of every fit and estimator (the paper's method: log of the mean).
-pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow]) -> String {
-    let mut s = String::from("| claim | experiment / setting / fit | quantity | estimator | predicted | measured slope [95% CI] | upper half of n: slope [95% CI] | log-rate q, ΔAIC | verdict |\n|---|---|---|---|---|---|---|---|---|\n");
+/// The spread of a slope across truth draws: (experiment, setting, gate, estimator, quantity) of
+/// the single-truth experiment -> (sd of the upper-half slopes across draws, number of draws).
+pub type TruthSpread = BTreeMap<(String, String, String, String, String), (f64, usize)>;
+
+/// One quantity of a lower-bound experiment: the slope of the worse of the two members' mean
+/// losses (upper half of the n grid), and the slope of the separation between the members.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LowerBoundRow {
+    pub experiment: String,
+    pub theorem: String,
+    pub quantity: String,
+    pub exponent: f64,
+    pub worst: SlopeEvidence,
+    /// Slope of the loss between the two members (how fast the construction lets them merge).
+    pub separation_slope: f64,
+    /// Largest L2 distance between the members' regression functions times sqrt(n) over the grid.
+    pub max_l2_sqrt_n: f64,
+}
+
+/// The claims table: one row per theory entry, fit and estimator, judged on the upper half of
+/// the n grid, plus the rows of the lower-bound experiments; the rules are written above it.
+pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread, lower: &[LowerBoundRow]) -> String {
+    let mut s = String::new();
+    s.push_str(&RULES.describe());
+    s.push_str("\n\n| theorem (NeurIPS numbering) | kind | experiment / setting / fit | quantity | estimator | predicted | upper half: slope [95% CI] | truth spread (sd, draws) | full range: slope | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for exp in exps {
         for st in &exp.settings {
             for f in &st.fits {
                 for th in &f.theory {
                     for (est, _) in &exp.estimators {
                         let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity);
-                        let Some(r) = find_rate(rates, &key) else { continue };
-                        let upper = find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf))
-                            .map_or("–".to_string(), |u| format!("{} [{}, {}]", f2(u.slope), f2(u.ci_low), f2(u.ci_high)));
+                        let Some(full) = find_rate(rates, &key) else { continue };
+                        let Some(upper) = find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf)) else { continue };
+                        let kind = th.claim_kind();
+                        let e = SlopeEvidence {
+                            slope: upper.slope,
+                            ci_low: upper.ci_low,
+                            ci_high: upper.ci_high,
+                            n_min: upper.n_min,
+                            n_max: upper.n_max,
+                        };
+                        let sp = spread.get(&(
+                            exp.id().to_string(),
+                            st.name.clone(),
+                            f.gate.name().to_string(),
+                            est.clone(),
+                            th.quantity.to_string(),
+                        ));
+                        let e = sp.map_or(e, |(sd, _)| e.widened(*sd));
+                        let verdict = RULES.judge(kind, &e);
+                        let predicted = match kind {
+                            ClaimKind::UpperBound { exponent, log_factor: true } => format!("≤ {} (log factor)", f2(exponent)),
+                            ClaimKind::UpperBound { exponent, .. } => format!("≤ {}", f2(exponent)),
+                            ClaimKind::LowerBound { exponent } => format!("worst case ≥ {}", f2(exponent)),
+                            ClaimKind::SlowRate => "slower than any power".into(),
+                            ClaimKind::NoTheorem => "–".into(),
+                        };
                         let _ = writeln!(
                             s,
-                            "| {} | {} / {} / {} fit to {} | {} | {} | {} | {} [{}, {}] | {upper} | {}, {} | **{}** |",
+                            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | {} [{}, {}] | {} | {} | **{}** |",
                             th.source,
+                            match th.claim {
+                                ClaimType::None => "no theorem",
+                                _ => kind.label(),
+                            },
                             exp.id(),
                             st.name,
                             f.gate,
                             f.target.name(),
                             th.quantity,
                             est,
-                            th.exponent.map_or("slow (no power law)".to_string(), f2),
-                            f2(r.slope),
-                            f2(r.ci_low),
-                            f2(r.ci_high),
-                            f2(r.log_rate_q),
-                            f2(r.delta_aic),
-                            verdict(r)
+                            predicted,
+                            f2(e.slope),
+                            f2(e.ci_low),
+                            f2(e.ci_high),
+                            sp.map_or("–".to_string(), |(sd, k)| format!("{}, {k}", f2(*sd))),
+                            f2(full.slope),
+                            verdict.label()
                         );
                     }
                 }
             }
         }
     }
-    s.push('\n');
-    s.push_str(CLAIM_RULE);
-    s.push('\n');
+    if !lower.is_empty() {
+        s.push_str("\n**The lower-bound experiments** (truths that move with n along the two-point constructions of the proofs; figures/lower_bound.md). While the members' regression functions stay within about n^-1/2 of each other (last column: sqrt(n) ‖f₁ − f₂‖ far below the noise sd 0.1), the data cannot tell them apart and no estimator's worst case can fall faster than the loss between them (Le Cam). Verdict: *consistent* unless the worst of the two members' mean losses (upper half of the n grid) falls clearly faster than that separation (interval entirely below its slope minus the allowance), which would mean the experiment is broken; whether the construction's separation itself falls no faster than the theorem's n^-1/2 is read off the two slope columns.\n\n| theorem | experiment | quantity | theorem's worst case | separation between the members: slope | worst of pair: slope [95% CI] | max over n of sqrt(n) ‖f₁ − f₂‖ | verdict |\n|---|---|---|---|---|---|---|---|\n");
+        for r in lower {
+            let v = RULES.judge_lower_bound_experiment(r.separation_slope, &r.worst);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | ≥ {} | {} | {} [{}, {}] | {:.2e} | **{}** |",
+                r.theorem,
+                r.experiment,
+                r.quantity,
+                f2(r.exponent),
+                f2(r.separation_slope),
+                f2(r.worst.slope),
+                f2(r.worst.ci_low),
+                f2(r.worst.ci_high),
+                r.max_l2_sqrt_n,
+                v.label()
+            );
+        }
+    }
     s
+}
+
+/// Counts of verdicts in a claims table, for the README's summary line.
+pub fn verdict_counts(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread) -> BTreeMap<&'static str, usize> {
+    let mut out = BTreeMap::new();
+    for exp in exps {
+        for st in &exp.settings {
+            for f in &st.fits {
+                for th in &f.theory {
+                    for (est, _) in &exp.estimators {
+                        let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity).with(RateMethod::LogMean, NRange::UpperHalf);
+                        let Some(u) = find_rate(rates, &key) else { continue };
+                        let e = SlopeEvidence { slope: u.slope, ci_low: u.ci_low, ci_high: u.ci_high, n_min: u.n_min, n_max: u.n_max };
+                        let e = spread
+                            .get(&(exp.id().to_string(), st.name.clone(), f.gate.name().to_string(), est.clone(), th.quantity.to_string()))
+                            .map_or(e, |(sd, _)| e.widened(*sd));
+                        let v: Verdict = RULES.judge(th.claim_kind(), &e);
+                        *out.entry(v.label()).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -3,15 +3,25 @@
 //! comparison and the sensitivity of slopes to the initialisation and the optimiser.
 
 mod claims;
+mod comparison;
+mod convergence;
+mod lower_bound;
+mod phase;
 mod rates;
-mod sample_size;
+mod replication;
 mod sensitivity;
+mod spread;
 mod summary;
 
-pub use claims::{claims_markdown, verdict, AIC_THRESHOLD, CLAIM_RULE, MAX_HALF_WIDTH};
+pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, RULES};
+pub use comparison::{comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
+pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
+pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
+pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};
 pub use rates::{bootstrap_label, rates};
-pub use sample_size::sample_complexity_markdown;
+pub use replication::{best_candidate, candidates, protocol_search_markdown, replication_markdown, status_rule, Ours};
 pub use sensitivity::sensitivity_markdown;
+pub use spread::{base_of, spread_markdown, truth_spread};
 pub use summary::summary;
 
 use smoe_estimator::Termination;
@@ -23,13 +33,18 @@ use std::collections::BTreeMap;
 
 use crate::rows::{RateRow, SummaryRow};
 
-/// An experiment's results as the tables and figures read them: its fits, their summary and
-/// its fitted rates.
+/// An experiment's results as the tables and figures read them: its fits, their summary, its
+/// fitted rates, the Cramér-Rao floor of its losses and, for a two-point experiment, the
+/// distances between the members of its pairs.
 #[derive(Clone, Debug)]
 pub struct Results {
     pub fits: Vec<FitRow>,
     pub sum: Vec<SummaryRow>,
     pub rates: Vec<RateRow>,
+    pub floors: Vec<smoe_experiment::rows::FloorRow>,
+    pub pairs: Vec<smoe_experiment::rows::PairRow>,
+    /// The paper's reported curves of this experiment.
+    pub paper: Vec<crate::paper::PaperCurve>,
 }
 
 /// The fits of one (setting, fitted gate, estimator, quantity), by n.
@@ -72,20 +87,69 @@ fn usable(r: &FitRow, v: f64) -> bool {
     r.termination != Termination::Diverged && v.is_finite() && v > 0.0
 }
 
+/// Whether a quantity reads the fit's Voronoi cells (a loss, or a per-atom error by cell): such a
+/// quantity is left out for a degenerate fit, one that leaves a cell of its target empty.
+pub fn uses_cells(q: Quantity) -> bool {
+    !matches!(q, Quantity::L2Error | Quantity::L2ToTruth | Quantity::ExpertErrMatched | Quantity::Displacement)
+}
+
+/// A fit that leaves a Voronoi cell of its target empty (e.g. every atom in one cell).
+pub fn degenerate(r: &FitRow) -> bool {
+    r.empty_cells > 0
+}
+
+/// The cells of a group with the counts of what was left out.
+#[derive(Clone, Debug)]
+pub struct Cells {
+    pub cells: Vec<Cell>,
+    /// Diverged fits and values that are not finite and positive.
+    pub excluded: usize,
+    /// Degenerate fits left out of a quantity that reads the Voronoi cells.
+    pub degenerate: usize,
+}
+
 impl Group<'_> {
-    /// The usable values of the group's quantity in each n cell (diverged fits and values that
-    /// are not finite and positive are left out), and how many fits were left out in all.
-    pub fn cells(&self) -> (Vec<Cell>, usize) {
-        let mut excluded = 0;
+    /// The usable values of the group's quantity in each n cell: diverged fits, values that are
+    /// not finite and positive, and (for quantities that read the cells) degenerate fits are left
+    /// out, and counted.
+    pub fn cells(&self) -> Cells {
+        let (mut excluded, mut degenerate_fits) = (0, 0);
         let cells = self
             .by_n
             .iter()
             .map(|(&n, rows)| {
-                let losses: Vec<f64> = rows.iter().filter_map(|r| self.quantity.value(r).filter(|&v| usable(r, v))).collect();
-                excluded += rows.len() - losses.len();
+                let mut losses = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if uses_cells(self.quantity) && degenerate(r) {
+                        degenerate_fits += 1;
+                    } else if let Some(v) = self.quantity.value(r).filter(|&v| usable(r, v)) {
+                        losses.push(v);
+                    } else {
+                        excluded += 1;
+                    }
+                }
                 Cell { n: n as f64, losses }
             })
             .collect();
-        (cells, excluded)
+        Cells { cells, excluded, degenerate: degenerate_fits }
+    }
+
+    /// The values of every fit in each n cell in replication order (NaN where unusable), for
+    /// comparisons paired by replication.
+    pub fn paired_values(&self) -> Vec<(u64, Vec<(u32, f64)>)> {
+        self.by_n
+            .iter()
+            .map(|(&n, rows)| {
+                let mut v: Vec<(u32, f64)> = rows
+                    .iter()
+                    .map(|r| {
+                        let ok = !(uses_cells(self.quantity) && degenerate(r));
+                        (r.rep, self.quantity.value(r).filter(|&x| ok && usable(r, x)).unwrap_or(f64::NAN))
+                    })
+                    .collect();
+                v.sort_by_key(|p| p.0);
+                (n, v)
+            })
+            .collect()
     }
 }

@@ -23,8 +23,8 @@ pub fn bootstrap_label(method: RateMethod, n_range: NRange) -> String {
 pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
     let mut out = Vec::new();
     for g in grouped(exp, fits) {
-        let (cells, excluded) = g.cells();
-        let excluded = excluded as u32;
+        let c = g.cells();
+        let (cells, excluded, degenerate) = (c.cells, c.excluded as u32, c.degenerate as u32);
         let s = exp.settings.iter().find(|s| s.name == g.setting).expect("setting of the config");
         let fcfg = s.fits.iter().find(|f| f.gate == g.gate).expect("fit of the config");
         let theory = fcfg.theory.iter().find(|t| t.quantity == g.quantity);
@@ -73,6 +73,7 @@ pub fn rates(exp: &Experiment, fits: &[FitRow]) -> Vec<RateRow> {
                 n_values: fit.n_values as u32,
                 reps: fit.reps as u32,
                 excluded,
+                degenerate,
                 theory: th,
                 theory_label: label,
                 verdict: verdict.into(),

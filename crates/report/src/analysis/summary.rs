@@ -10,10 +10,11 @@ use smoe_metrics::summarise;
 pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
     let mut out = Vec::new();
     for g in grouped(exp, fits) {
-        let (cells, _) = g.cells();
+        let cells = g.cells().cells;
         for ((&n, rows), cell) in g.by_n.iter().zip(cells) {
             let vals = cell.losses;
             let s = summarise(&vals);
+            let degenerate = if super::uses_cells(g.quantity) { rows.iter().filter(|r| super::degenerate(r)).count() } else { 0 };
             out.push(SummaryRow {
                 experiment: exp.id().into(),
                 setting: g.setting.into(),
@@ -25,8 +26,10 @@ pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
                 sd: s.sd,
                 mcse: s.mcse,
                 reps: vals.len(),
-                excluded: rows.len() - vals.len(),
+                excluded: rows.len() - vals.len() - degenerate,
+                degenerate,
                 not_converged: rows.iter().filter(|r| not_converged(r.termination)).count(),
+                at_walls: rows.iter().filter(|r| r.active_walls() > 0).count(),
                 empty_cells: rows.iter().filter(|r| r.empty_cells > 0).count(),
             });
         }

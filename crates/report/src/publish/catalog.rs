@@ -6,9 +6,10 @@
 
 use crate::analysis::Results;
 use crate::figures::{FitLine, Palette, Panel, Point, Series};
+use crate::paper::PaperCurve;
 use crate::rows::{find_rate, RateKey, RateRow, SummaryRow};
 use smoe_experiment::plan::Experiment;
-use smoe_experiment::rows::Quantity;
+use smoe_experiment::rows::{FloorRow, Quantity};
 use smoe_model::Gate;
 
 /// One figure file (`figures/<stem>.png` and `.svg`).
@@ -77,7 +78,7 @@ pub fn figure_specs(exp: &Experiment) -> Vec<FigureSpec> {
     for (e, _) in &exp.estimators {
         out.push(spec(
             format!("{id}_gates_{e}"),
-            Some(format!("{id}, estimator `{e}`: sigmoid against softmax gating on the same data, largest expert error (left) and L2 error (right) per setting; read horizontally, the n each gate needs for a given error (figures/sample_complexity.md)")),
+            Some(format!("{id}, estimator `{e}`: sigmoid against softmax gating on the same data, both scored against the truth by the same metrics: the expert error with one matching rule (left) and the L2 error to f* (right) per setting; read horizontally, the n each gate needs for a given error (figures/sample_complexity.md)")),
             Layout::Grid,
             Content::Gates { estimator: e.clone() },
         ));
@@ -130,11 +131,13 @@ fn curve<'a>(setting: &'a str, gate: Gate, est: &'a str, q: Quantity) -> Curve<'
     Curve { setting, gate, est, q }
 }
 
-/// Points and fitted lines of curves.
+/// Points and fitted lines of curves, with the reference lines of the panels.
 struct Curves<'a> {
     exp: &'a Experiment,
     sum: &'a [SummaryRow],
     rates: &'a [RateRow],
+    floors: &'a [FloorRow],
+    paper: &'a [PaperCurve],
 }
 
 impl Curves<'_> {
@@ -152,12 +155,59 @@ impl Curves<'_> {
     }
 
     fn series(&self, label: String, palette: Palette, c: Curve<'_>, dashed: bool) -> Series {
-        Series { label, palette, points: self.points(c), fit: self.fit_line(c), dashed }
+        Series { label, palette, points: self.points(c), fit: self.fit_line(c), dashed, reference: false }
+    }
+
+    /// The reference lines of a fit's loss: the paper's reported curve (where it gives one for
+    /// this panel) and the Cramér-Rao floor.
+    fn references(&self, setting: &str, gate: Gate, est: &str, q: Quantity) -> Vec<Series> {
+        let mut out = Vec::new();
+        if let Some(p) = self.paper.iter().find(|p| p.setting == setting && p.gate_fit == gate && p.matches_quantity(&q.to_string())) {
+            let ns = [1e3, 1e4, 1e5];
+            let (label, points) = match p.coefficient {
+                Some(_) => {
+                    (format!("paper: {}", p.legend), ns.iter().filter_map(|&n| p.line(n).map(|m| Point { n, mean: m, sd: 0.0 })).collect())
+                }
+                None => {
+                    // only an exponent: drawn through our mean at the n closest to 1e4
+                    let ours = self.points(curve(setting, gate, est, q));
+                    let anchor = ours.iter().min_by(|a, b| (a.n.ln() - 1e4f64.ln()).abs().total_cmp(&(b.n.ln() - 1e4f64.ln()).abs()));
+                    match anchor {
+                        Some(a) => (
+                            format!("paper's exponent: {} (through our n ≈ 1e4)", p.legend),
+                            ns.iter().map(|&n| Point { n, mean: a.mean * (n / a.n).powf(p.exponent), sd: 0.0 }).collect(),
+                        ),
+                        None => (String::new(), Vec::new()),
+                    }
+                }
+            };
+            if points.len() >= 2 {
+                out.push(Series { label, palette: Palette::Other(7), points, fit: None, dashed: true, reference: true });
+            }
+        }
+        let mut floor: Vec<Point> = self
+            .floors
+            .iter()
+            .filter(|f| f.setting == setting && f.gate_fit == gate && f.quantity == q && f.floor_mean > 0.0)
+            .map(|f| Point { n: f.n as f64, mean: f.floor_mean, sd: 0.0 })
+            .collect();
+        floor.sort_by(|a, b| a.n.total_cmp(&b.n));
+        if floor.len() >= 2 {
+            out.push(Series {
+                label: format!("Cramér-Rao floor ({gate})"),
+                palette: Palette::Other(5),
+                points: floor,
+                fit: None,
+                dashed: true,
+                reference: true,
+            });
+        }
+        out
     }
 
     fn loss_panel(&self, si: usize, est: &str) -> Panel {
         let s = &self.exp.settings[si];
-        let series = s
+        let mut series: Vec<Series> = s
             .fits
             .iter()
             .map(|f| {
@@ -165,6 +215,9 @@ impl Curves<'_> {
                 self.series(format!("{} fit: {q} to {}", f.gate, f.target.name()), palette(f.gate), curve(&s.name, f.gate, est, q), false)
             })
             .collect();
+        for f in &s.fits {
+            series.extend(self.references(&s.name, f.gate, est, Quantity::Loss(f.losses[0])));
+        }
         Panel {
             title: format!("{} {}: {} experts ({est})", self.exp.id(), s.name, s.recipe.params().expert),
             y_label: "Voronoi loss (mean over replications)".into(),
@@ -195,20 +248,13 @@ impl Curves<'_> {
         let mut panels = Vec::new();
         for s in self.exp.settings.iter().filter(|s| s.has_both_gates()) {
             for (q, what) in [
-                (Quantity::ExpertErr, "largest expert error sup_x |h - h_target|"),
-                (Quantity::L2Error, "L2(mu) error of the regression function"),
+                (Quantity::ExpertErrMatched, "expert error to the truth (one matching rule for both gates)"),
+                (Quantity::L2ToTruth, "L2(mu) error of the regression function to f*"),
             ] {
                 let series = s
                     .fits
                     .iter()
-                    .map(|f| {
-                        self.series(
-                            format!("{} fit to {}", f.gate, f.target.name()),
-                            palette(f.gate),
-                            curve(&s.name, f.gate, est, q),
-                            false,
-                        )
-                    })
+                    .map(|f| self.series(format!("{} fit", f.gate), palette(f.gate), curve(&s.name, f.gate, est, q), false))
                     .collect();
                 panels.push(Panel {
                     title: format!("{} {}: {q} ({est})", self.exp.id(), s.name),
@@ -270,6 +316,7 @@ impl Curves<'_> {
                         points: start,
                         fit: None,
                         dashed: true,
+                        reference: false,
                     });
                 }
                 panels.push(Panel {
@@ -284,9 +331,19 @@ impl Curves<'_> {
     }
 }
 
-/// The panels of a figure (empty: nothing to draw, and no caption).
+/// The panels of a figure (empty: nothing to draw, and no caption). Series without points are
+/// dropped (e.g. every fit of a cell left out as degenerate), and panels left without data.
 pub fn panels(exp: &Experiment, spec: &FigureSpec, loaded: &Results) -> Vec<Panel> {
-    let c = Curves { exp, sum: &loaded.sum, rates: &loaded.rates };
+    let mut out = raw_panels(exp, spec, loaded);
+    for p in &mut out {
+        p.series.retain(|s| !s.points.is_empty());
+    }
+    out.retain(|p| p.series.iter().any(|s| !s.reference));
+    out
+}
+
+fn raw_panels(exp: &Experiment, spec: &FigureSpec, loaded: &Results) -> Vec<Panel> {
+    let c = Curves { exp, sum: &loaded.sum, rates: &loaded.rates, floors: &loaded.floors, paper: &loaded.paper };
     let all = 0..exp.settings.len();
     match &spec.content {
         Content::Losses { estimator } => all.map(|si| c.loss_panel(si, estimator)).collect(),

@@ -12,7 +12,25 @@ pub struct Fixture {
     pub root: Root,
     pub smoke: Experiment,
     pub none: Experiment,
+    /// The smoke configs of the other roles: protocol search, truth variability, lower bound,
+    /// phase diagram.
+    pub others: Vec<Experiment>,
 }
+
+impl Fixture {
+    /// Every experiment of the fixture.
+    pub fn all(&self) -> Vec<Experiment> {
+        [self.smoke.clone(), self.none.clone()].into_iter().chain(self.others.iter().cloned()).collect()
+    }
+}
+
+/// A paper curve for the smoke data, so that the replication and protocol-search tables have
+/// something to read (written where `smoe tables` looks: <root>/workflow/paper/reported.csv).
+pub const SMOKE_PAPER: &str =
+    "id,version,figure,panel,also,experiment,setting,gate_fit,quantity,target,legend,coefficient,exponent,at_1e3,at_1e5,read
+smoke_relu,test,fixture,relu_r1,,smoke,relu_r1,sigmoid,D1,G*,5 n^-0.5,5,-0.5,0.16,,a made-up curve for the tests
+smoke_soft,test,fixture,relu_soft,,smoke,relu_soft,softmax,Dsoftmax,G*,n^-0.3,,-0.3,,,exponent only
+";
 
 pub fn config(name: &str) -> Experiment {
     Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow").join(name)).unwrap()
@@ -42,10 +60,18 @@ pub fn fixture() -> &'static Fixture {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let root = Root::open(&dir).unwrap();
+        let paper_dir = dir.join("workflow").join("paper");
+        std::fs::create_dir_all(&paper_dir).unwrap();
+        std::fs::write(paper_dir.join("reported.csv"), SMOKE_PAPER).unwrap();
         let (smoke, none) = (config("smoke.yaml"), config("smoke_init_none.yaml"));
         run_all(&root, &smoke, 2, 1);
         run_all(&root, &none, 2, 1);
-        Fixture { root, smoke, none }
+        let others: Vec<Experiment> =
+            ["smoke_ps.yaml", "smoke_tv.yaml", "smoke_lb.yaml", "smoke_phase.yaml"].iter().map(|c| config(c)).collect();
+        for e in &others {
+            run_all(&root, e, 2, 1);
+        }
+        Fixture { root, smoke, none, others }
     })
 }
 
