@@ -13,9 +13,10 @@ S2      := workflow/s2_init_shrinking.yaml
 # E1-E3 are the paper's figures; E4-E6 and S1-S2 go beyond it (see README)
 CONFIGS := $(E1) $(E2) $(E3) $(E4) $(E5) $(E6) $(S1) $(S2)
 
-.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist dist-test cluster-test
+.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables data-dictionary data-dictionary-check verify clean smoke dist dist-test cluster-test
 
 all: build
+	$(SMOE) data-dictionary
 	$(SMOE) all $(CONFIGS)
 
 build:
@@ -44,6 +45,18 @@ figures: build
 
 tables: build
 	$(SMOE) tables $(CONFIGS)
+
+# docs/DATA.md, the data dictionary of every table, from crates/report/src/dictionary.rs (a test
+# fails when the committed file differs, or when a row struct has a column the dictionary lacks)
+data-dictionary: build
+	$(SMOE) data-dictionary
+
+# docs/DATA.md as another language reads it: pyarrow's and pandas' view of a smoke run's tables
+# against DATA.md's columns and types, then DATA.md's Python example (and its R example where
+# Rscript is installed) on the smoke fits.parquet. Needs python3 with pandas and pyarrow.
+data-dictionary-check: build
+	$(SMOE) --quiet --root target/data-check all workflow/smoke.yaml
+	python3 workflow/check_data_md.py target/data-check smoke
 
 verify: build
 	$(SMOE) verify
