@@ -117,6 +117,8 @@ pub struct Table {
     pub source: &'static str,
     /// The `smoe` stage that writes it.
     pub written_by: &'static str,
+    /// When the file is written, if not for every experiment (empty: always).
+    pub only_when: &'static str,
     /// Whether the file is committed to git (otherwise it is archive-only: in `make dist`).
     pub in_git: bool,
     pub one_row_per: &'static str,
@@ -154,7 +156,7 @@ const ESTIMATOR: Column = col(
     "estimator",
     Text,
     NO_UNIT,
-    "The estimator's name in the config's `estimators`: `sgd` (the paper's optimiser) or `lbfgs` (the converged least-squares fit) in the shipped configs.",
+    "The estimator's name in the config's `estimators`, e.g. `sgd` (the paper's optimiser) or `lbfgs` (the least-squares fit).",
 );
 const GATE_FIT: Column =
     col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture; with `setting` it names the fit within the config.").one_of(GATES);
@@ -167,6 +169,7 @@ pub const FITS: Table = Table {
     row: "FitRow",
     source: "crates/experiment/src/rows.rs",
     written_by: "smoe merge",
+    only_when: "",
     in_git: true,
     one_row_per: "fit and loss",
     key: &["setting", "gate_fit", "estimator", "n", "rep", "loss_name"],
@@ -224,13 +227,13 @@ pub const FITS: Table = Table {
         col("expert_err_single", Float64, "y", "The same over the fitted atoms in singly fitted cells; NaN if there are none."),
         col("train_mse", Float64, "y^2", "Mean squared error on the training sample at the returned parameters (the estimator's objective)."),
         col("grad_norm", Float64, NO_UNIT, "Euclidean norm of the gradient of `train_mse` (full sample) at the returned parameters."),
-        col("iterations", UInt64, "steps", "SGD steps (minibatches), or L-BFGS iterations."),
+        col("iterations", UInt64, "steps", "SGD steps (minibatches), or iterations of the least-squares fit (Levenberg-Marquardt or L-BFGS)."),
         col("evaluations", UInt64, "evaluations", "Objective-and-gradient evaluations; an SGD step counts as one (on its minibatch)."),
         col(
             "termination",
             Text,
             NO_UNIT,
-            "Why the fit stopped: `converged` (L-BFGS met its tolerance), `max_iters` (L-BFGS budget exhausted), `epochs_completed` (SGD ran its fixed epochs: it has no convergence test), `line_search_failed` (L-BFGS found no acceptable step), `diverged` (the objective became non-finite; the parameters are the last finite ones).",
+            "Why the fit stopped: `converged` (the least-squares fit met its convergence test), `max_iters` (its iteration budget ran out first), `epochs_completed` (SGD ran its fixed epochs: it has no convergence test), `line_search_failed` (L-BFGS found no acceptable step), `diverged` (the objective became non-finite; the parameters are the last finite ones).",
         )
         .one_of(TERMINATIONS),
         col("wall_s", Float64, "s", "Wall-clock time of the estimator's fit (not the scoring); the one column that differs between two runs."),
@@ -244,6 +247,7 @@ pub const PARAMS: Table = Table {
     row: "ParamRow",
     source: "crates/experiment/src/rows.rs",
     written_by: "smoe merge",
+    only_when: "",
     in_git: false,
     one_row_per: "scalar parameter of a mixture",
     key: &["setting", "kind", "gate", "estimator", "n", "rep", "atom", "param", "index"],
@@ -283,6 +287,7 @@ pub const RATES: Table = Table {
     row: "RateRow",
     source: "crates/report/src/rows.rs",
     written_by: "smoe rates",
+    only_when: "",
     in_git: true,
     one_row_per: "fitted rate",
     key: &["setting", "gate_fit", "estimator", "loss_name", "method", "n_range"],
@@ -345,6 +350,7 @@ pub const SUMMARY: Table = Table {
     row: "SummaryRow",
     source: "crates/report/src/rows.rs",
     written_by: "smoe rates",
+    only_when: "",
     in_git: true,
     one_row_per: "quantity and sample size of a fit",
     key: &["setting", "gate_fit", "estimator", "quantity", "n"],
@@ -365,7 +371,7 @@ pub const SUMMARY: Table = Table {
             "not_converged",
             Integer,
             "fits",
-            "Fits that stopped without meeting their convergence test (L-BFGS `max_iters` or `line_search_failed`).",
+            "Fits that stopped without meeting their convergence test (`max_iters` or `line_search_failed`).",
         ),
         col("fits_with_empty_cells", Integer, "fits", "Fits with at least one empty Voronoi cell (`empty_cells` > 0 in fits.parquet)."),
     ],
@@ -378,6 +384,7 @@ pub const GBAR_CHECK: Table = Table {
     row: "GbarCheckRow",
     source: "crates/experiment/src/rows.rs",
     written_by: "smoe merge",
+    only_when: "",
     in_git: true,
     one_row_per: "G_bar (a fit scored against G_bar)",
     key: &["setting", "gate"],
@@ -388,7 +395,7 @@ pub const GBAR_CHECK: Table = Table {
         col("n_ref", Integer, "samples", "Size of the reference sample G_bar is fitted on."),
         col("check_n_ref", Integer, "samples", "Size of the second reference sample, on which G_bar is fitted again to check it."),
         col("termination", Text, NO_UNIT, "Why the G_bar fit on n_ref points stopped (as in fits.parquet).").one_of(TERMINATIONS),
-        col("iterations", Integer, "steps", "L-BFGS iterations of the G_bar fit, both halves."),
+        col("iterations", Integer, "steps", "Iterations of the G_bar fit, both halves."),
         col("objective", Scientific(4), "y^2", "Mean squared error of G_bar on its reference sample (the squared L2 distance to f*)."),
         col("grad_norm", Scientific(3), NO_UNIT, "Gradient norm of the objective at G_bar."),
         col("check_termination", Text, NO_UNIT, "Why the fit on check_n_ref points stopped.").one_of(TERMINATIONS),
@@ -412,15 +419,15 @@ pub const TABLES: [&Table; 5] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK];
 /// The Python example of DATA.md (run on a smoke run's fits.parquet by `make data-dictionary-check`).
 pub const PYTHON_EXAMPLE: &str = r#"import pandas as pd  # with pyarrow installed
 fits = pd.read_parquet("data/E1/fits.parquet")
-lbfgs = fits[fits.estimator == "lbfgs"]
-print(lbfgs.groupby(["setting", "loss_name", "n"])["loss"].agg(["mean", "std", "count"]))
+cells = fits.groupby(["setting", "estimator", "loss_name", "n"])["loss"].agg(["mean", "std", "count"])
+print(cells)
 print(fits.groupby("estimator")["termination"].value_counts())"#;
 
 /// The R example of DATA.md (run by `make data-dictionary-check` where R's arrow is installed).
 pub const R_EXAMPLE: &str = r#"library(arrow)
 fits <- read_parquet("data/E1/fits.parquet")
-lbfgs <- subset(fits, estimator == "lbfgs")
-print(aggregate(loss ~ setting + loss_name + n, data = lbfgs, FUN = mean))
+cells <- aggregate(loss ~ setting + estimator + loss_name + n, data = fits, FUN = mean)
+print(cells)
 print(table(fits$estimator, fits$termination))"#;
 
 /// Text for a Markdown table cell: pipes escaped, so `2|1|1` stays in its cell.
@@ -463,7 +470,7 @@ variable, plain types (strings, unsigned integers, doubles), the same columns in
     for t in TABLES {
         let _ = writeln!(
             w,
-            "| [`{}`](#{}) | {} | {} | {} | {} | `{}` |",
+            "| [`{}`](#{}) | {} | {} | {} | {} | `{}`{} |",
             t.file,
             anchor(t.file),
             t.format.name(),
@@ -471,6 +478,7 @@ variable, plain types (strings, unsigned integers, doubles), the same columns in
             code_list(t.key),
             if t.in_git { "yes" } else { "no: archive only" },
             t.written_by,
+            if t.only_when.is_empty() { String::new() } else { format!(", if {}", t.only_when) },
         );
     }
     let _ = write!(
@@ -522,8 +530,9 @@ R, with arrow (`install.packages(\"arrow\")`):
     for t in TABLES {
         let _ = write!(
             w,
-            "\n## {file}\n\n`data/<experiment>/{file}` ({format}; the `{row}` rows of `{source}`, written by `{by}`). {about}\n\nKey: {key}.\n\n",
+            "\n## {file}\n\n`data/<experiment>/{file}` ({format}; the `{row}` rows of `{source}`, written by `{by}`{when}). {about}\n\nKey: {key}.\n\n",
             file = t.file,
+            when = if t.only_when.is_empty() { String::new() } else { format!(" only when {}", t.only_when) },
             format = t.format.name(),
             row = t.row,
             source = t.source,
