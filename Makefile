@@ -10,14 +10,27 @@ E5      := workflow/e5_input_independent.yaml
 E6      := workflow/e6_sigmoid_truth_both_gates.yaml
 S1      := workflow/s1_init_none.yaml
 S2      := workflow/s2_init_shrinking.yaml
-# E1-E3 are the paper's figures; E4-E6 and S1-S2 go beyond it (see README)
-CONFIGS := $(E1) $(E2) $(E3) $(E4) $(E5) $(E6) $(S1) $(S2)
+# the protocol search on the data of E1-E3 (which reading of the paper's SGD reproduces its curves)
+PS      := workflow/ps1_protocol_search.yaml workflow/ps2_protocol_search.yaml workflow/ps3_protocol_search.yaml
+# the lower-bound experiments (truths moving with n along the proofs' two-point constructions)
+LB      := workflow/lb3_lower_bound.yaml workflow/lb4_lower_bound.yaml
+# the settings of E1-E3 with five truth draws each
+TV      := workflow/tv1_truth_variability.yaml workflow/tv2_truth_variability.yaml workflow/tv3_truth_variability.yaml
+# E1-E3 are the paper's figures; the rest go beyond it (see README). Ordered so that the paper's
+# figures come first and the costliest experiments last.
+CONFIGS := $(E1) $(E2) $(E3) $(PS) $(LB) $(E5) $(TV) $(S1) $(S2) $(E6) $(E4)
+# the phase diagram (make phase): its own target, as it costs about as much as everything else
+PHASE   := $(sort $(wildcard workflow/phase_*.yaml))
 
-.PHONY: all build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables data-dictionary data-dictionary-check verify clean smoke dist dist-test cluster-test
+.PHONY: all phase build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables data-dictionary data-dictionary-check verify clean smoke dist dist-test cluster-test
 
 all: build
 	$(SMOE) data-dictionary
 	$(SMOE) all $(CONFIGS)
+
+# the phase diagram over gate scale x expert x truth gate (figures/phase_diagram.md)
+phase: build
+	$(SMOE) all $(PHASE)
 
 build:
 	$(CARGO) build --release --locked --workspace

@@ -4,7 +4,7 @@
 
 use crate::rows::{Quantity, Target};
 use serde::{Deserialize, Serialize};
-use smoe_estimator::{EstimatorParams, InitParams};
+use smoe_estimator::{EstimatorParams, InitParams, MassSplit, ThetaBox};
 use smoe_metrics::LossKind;
 use smoe_model::{Expert, Gate};
 use std::collections::BTreeMap;
@@ -40,6 +40,26 @@ pub struct ExperimentConfig {
     pub init: InitParams,
     /// Named estimators; every fit is run with each of them.
     pub estimators: BTreeMap<String, EstimatorParams>,
+    /// Initialisations that replace `init` for some estimators (by estimator name): a protocol
+    /// candidate is an estimator with its own start. Every estimator draws its start noise from
+    /// the same stream, so candidates differ only by the noise scale and split rule.
+    #[serde(default)]
+    pub init_overrides: BTreeMap<String, InitParams>,
+    /// A grid of SGD protocols (batch size x initial noise x mass split), expanded into
+    /// estimators `sgd_b<batch>_sd<noise>_<split>` with their initialisations.
+    #[serde(default)]
+    pub protocol_grid: Option<ProtocolGrid>,
+    /// The compact parameter space Theta: the least-squares fit (`kind: lm`) and G_bar stay inside
+    /// it; SGD and L-BFGS are unconstrained and only report the walls they reach.
+    #[serde(default)]
+    pub theta_box: Option<ThetaBox>,
+    /// Independent truth draws per setting: each setting is run as `<name>_t1 .. <name>_tN`
+    /// (default 1: the setting as written, one truth).
+    #[serde(default)]
+    pub truth_draws: Option<u32>,
+    /// The Cramér-Rao floor of each loss, written to floor.csv by `smoe merge`.
+    #[serde(default)]
+    pub floor: Option<FloorConfig>,
     /// How G_bar is computed (needed by fits whose target is gbar).
     #[serde(default)]
     pub gbar: Option<GbarConfig>,
@@ -90,6 +110,44 @@ pub struct GbarConfig {
     pub optimizer: EstimatorParams,
 }
 
+/// A grid of SGD protocols for the protocol search: every combination becomes an estimator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolGrid {
+    pub epochs: usize,
+    pub learning_rate: f64,
+    pub shuffle: bool,
+    pub batch_sizes: Vec<BatchSize>,
+    /// Standard deviations of the initial noise (0: start exactly at the split truth).
+    pub init_noise_sd: Vec<f64>,
+    pub mass_split: Vec<MassSplit>,
+}
+
+/// A minibatch size, or the whole sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BatchSize {
+    Rows(usize),
+    Full(FullBatch),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FullBatch {
+    Full,
+}
+
+/// Monte Carlo settings of the Cramér-Rao floor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloorConfig {
+    /// Draws of the parameters per sample size.
+    pub draws: usize,
+    /// An eigenvalue of the information below this fraction of the largest counts as not
+    /// identified (the Gauss-Newton products are single precision: keep it above 1e-6).
+    pub rel_cut: f64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateConfig {
@@ -118,6 +176,52 @@ pub struct TruthConfig {
     pub zero_gate_slope: Vec<usize>,
     #[serde(default)]
     pub zero_expert_slope: Vec<usize>,
+    /// The name that stands for the setting in the truth's stream (default: the setting's own):
+    /// settings that name the same stream share the same truth draw.
+    #[serde(default)]
+    pub stream_name: Option<String>,
+    /// A truth that moves with n along a two-point construction of the paper's lower-bound proofs.
+    #[serde(default)]
+    pub two_point: Option<TwoPointConfig>,
+}
+
+/// One member of a two-point (Le Cam) pair whose second member moves with n. Member `one` is the
+/// truth as drawn; member `two` replaces the true atom `atom` (numbered from 1; its gate slope
+/// must be zero) by two copies:
+/// * `thm4` (polynomial experts): intercepts b* + 1/n and b* - 1/n, each with gate weight
+///   (sigmoid(beta0*) + n^-(r+1)) / 2;
+/// * `thm3` (input-independent experts, a* = 0 on that atom): intercepts b* + c/n and b* + 2c/n,
+///   each with gate weight sigmoid(beta0*) / 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwoPointConfig {
+    pub construction: Construction,
+    pub member: PairMember,
+    pub atom: usize,
+    /// The scale c of the thm3 shifts.
+    #[serde(default = "one")]
+    pub c: f64,
+    /// The exponent r of the thm4 mass perturbation n^-(r+1).
+    #[serde(default = "one")]
+    pub r: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Construction {
+    Thm3,
+    Thm4,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairMember {
+    One,
+    Two,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,4 +244,33 @@ pub struct TheoryEntry {
     pub exponent: Option<f64>,
     /// Where the prediction comes from, and its form (e.g. "Thm 2: D1 ~ n^-1/2").
     pub source: String,
+    /// What kind of statement it is: an upper bound, a minimax lower bound, a slow rate, or none
+    /// (a row measured but not judged).
+    pub claim: ClaimType,
+    /// An upper bound of the form (log n / n)^{1/2} (its local slope is -1/2 + 1/(2 ln n)).
+    #[serde(default)]
+    pub log_factor: bool,
+}
+
+/// The kind of a theory entry's statement (see `smoe_metrics::ClaimKind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimType {
+    UpperBound,
+    LowerBound,
+    SlowRate,
+    None,
+}
+
+impl TheoryEntry {
+    /// The claim as the verdict rules take it.
+    pub fn claim_kind(&self) -> smoe_metrics::ClaimKind {
+        use smoe_metrics::ClaimKind;
+        match (self.claim, self.exponent) {
+            (ClaimType::UpperBound, Some(exponent)) => ClaimKind::UpperBound { exponent, log_factor: self.log_factor },
+            (ClaimType::LowerBound, Some(exponent)) => ClaimKind::LowerBound { exponent },
+            (ClaimType::SlowRate, _) => ClaimKind::SlowRate,
+            _ => ClaimKind::NoTheorem,
+        }
+    }
 }

@@ -8,7 +8,7 @@ use crate::fsio::{atomic_write_bytes, sha256_bytes};
 use crate::plan::Experiment;
 use crate::rows::GbarCheckRow;
 use serde::{Deserialize, Serialize};
-use smoe_estimator::{fit_in_halves, reference_sample, Bounds, MassSplit, Termination};
+use smoe_estimator::{fit_in_halves, reference_sample, ActiveBounds, MassSplit, Termination};
 use smoe_metrics::{l2_error, voronoi_loss, LossKind};
 use smoe_model::{Gate, Mixture, Spec};
 use std::path::{Path, PathBuf};
@@ -26,6 +26,12 @@ pub struct GbarRecord {
     /// Mean squared error of G_bar on its reference sample (the squared L2 distance to f*).
     pub objective: f64,
     pub grad_norm: f64,
+    /// Projected gradient norm on Theta, and the noise's gradient scale it is judged against
+    /// (here the residual of the projection plays the noise).
+    pub proj_grad_norm: f64,
+    pub noise_grad: Option<f64>,
+    /// Entries of G_bar on a wall of Theta.
+    pub active: ActiveBounds,
     pub check_termination: Termination,
     /// D3 distance between G_bar on n_ref points and on check_n_ref points.
     pub d3_shift: f64,
@@ -65,6 +71,8 @@ impl GbarRecord {
             iterations: self.iterations,
             objective: self.objective,
             grad_norm: self.grad_norm,
+            proj_grad_over_noise: self.noise_grad.map_or(f64::NAN, |s| self.proj_grad_norm / s),
+            active_walls: self.active.total(),
             check_termination: self.check_termination,
             d3_shift: self.d3_shift,
             l2_shift: self.l2_shift,
@@ -99,6 +107,7 @@ struct GbarIdentity<'a> {
     mass_split: &'a MassSplit,
     setting: &'a str,
     truth: &'a TruthConfig,
+    theta_box: Option<&'a smoe_estimator::ThetaBox>,
     gate: &'a str,
     gbar: &'a GbarConfig,
 }
@@ -107,7 +116,7 @@ struct GbarIdentity<'a> {
 /// `code` is the code fingerprint.
 pub fn cache_path(exp: &Experiment, si: usize, fi: usize, cache_dir: &Path, code: &str) -> PathBuf {
     let cfg = &exp.config;
-    let setting = &cfg.settings[si];
+    let setting = &exp.settings[si];
     let gate = setting.fits[fi].gate.name();
     let id = GbarIdentity {
         code,
@@ -120,7 +129,8 @@ pub fn cache_path(exp: &Experiment, si: usize, fi: usize, cache_dir: &Path, code
         split_atom: cfg.init.split_atom,
         mass_split: &cfg.init.mass_split,
         setting: &setting.name,
-        truth: &setting.truth,
+        truth: &setting.truth_config,
+        theta_box: exp.theta_box.as_ref(),
         gate,
         gbar: cfg.gbar.as_ref().expect("validated: gbar section present"),
     };
@@ -158,11 +168,12 @@ pub fn compute_or_load(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, 
     let optimizer = g.optimizer.clone().check().expect("validated optimizer");
     let reference =
         reference_sample(truth, g.n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]));
-    let (mid, main) = fit_in_halves(&optimizer, &start, &reference, &Bounds::unbounded(spec.n_params()));
+    let bounds = exp.bounds(&spec);
+    let (mid, main) = fit_in_halves(&optimizer, &start, &reference, &bounds);
     drop(reference);
     let check_sample =
         reference_sample(truth, g.check_n_ref, &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_check")]));
-    let (_, check) = fit_in_halves(&optimizer, &start, &check_sample, &Bounds::unbounded(spec.n_params()));
+    let (_, check) = fit_in_halves(&optimizer, &start, &check_sample, &bounds);
     let x = exp.eval_inputs(si);
     let rec = GbarRecord {
         setting: setting.name.clone(),
@@ -174,6 +185,9 @@ pub fn compute_or_load(exp: &Experiment, truth: &Mixture, si: usize, fi: usize, 
         iterations: main.report.iterations,
         objective: main.report.objective,
         grad_norm: main.report.grad_norm,
+        proj_grad_norm: main.report.proj_grad_norm,
+        noise_grad: main.report.noise_grad,
+        active: main.report.active,
         check_termination: check.report.termination,
         d3_shift: voronoi_loss(LossKind::D3, &check.mixture, &main.mixture).total,
         l2_shift: l2_error(&check.mixture, &main.mixture, &x),

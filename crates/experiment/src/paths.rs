@@ -84,6 +84,12 @@ impl Paths {
     pub fn summary(&self) -> PathBuf {
         self.data().join("summary.csv")
     }
+    pub fn floor(&self) -> PathBuf {
+        self.data().join("floor.csv")
+    }
+    pub fn pair_check(&self) -> PathBuf {
+        self.data().join("pair_check.csv")
+    }
     pub fn gbar_check(&self) -> PathBuf {
         self.data().join("gbar_check.csv")
     }

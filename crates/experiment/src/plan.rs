@@ -11,13 +11,13 @@
 //! * sgd:       (experiment, setting, fit, estimator, n, rep, purpose=sgd)
 //! * gbar:      (experiment, setting, fit, purpose=gbar_start | gbar_reference | gbar_check)
 
-use crate::config::{ExperimentConfig, FitConfig, NGrid};
+use crate::config::{BatchSize, Construction, ExperimentConfig, FitConfig, NGrid, PairMember, SettingConfig, TwoPointConfig};
 use crate::error::ExperimentError;
 use crate::fsio::sha256_bytes;
 use crate::rows::{Quantity, Target};
-use smoe_estimator::{Estimator, EstimatorParams, Init};
+use smoe_estimator::{Bounds, Estimator, EstimatorParams, Init, InitNoise, InitParams, SgdParams, ThetaBox};
 use smoe_metrics::LossKind;
-use smoe_model::{draw_inputs, seed, Gate, Mixture, Spec, TruthParams, TruthRecipe};
+use smoe_model::{draw_inputs, logit, seed, sigmoid, Gate, Mixture, Spec, TruthParams, TruthRecipe};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,10 @@ pub struct Experiment {
     pub n_values: Vec<u64>,
     pub init: Init,
     pub estimators: Vec<(String, Estimator)>,
+    /// The initialisation of each estimator (the config's `init` unless overridden).
+    pub inits: Vec<Init>,
+    /// Theta, if the config gives one.
+    pub theta_box: Option<ThetaBox>,
     pub settings: Vec<Setting>,
 }
 
@@ -38,6 +42,11 @@ pub struct Setting {
     pub name: String,
     pub recipe: TruthRecipe,
     pub fits: Vec<FitConfig>,
+    /// The name of the setting in its truth's stream.
+    pub truth_stream: String,
+    /// The truth's config as written (with its stream name resolved), part of G_bar's identity.
+    pub truth_config: crate::config::TruthConfig,
+    pub two_point: Option<TwoPointConfig>,
 }
 
 impl Setting {
@@ -142,15 +151,57 @@ impl Experiment {
         if c.init.split_atom > c.k_star {
             return Err(ck.invalid("init.split_atom", format!("{} is not allowed (atom numbers 1..={})", c.init.split_atom, c.k_star)));
         }
-        if c.estimators.is_empty() {
+        let (all_estimators, overrides) = expand_protocol_grid(&ck, c)?;
+        if all_estimators.is_empty() {
             return Err(ck.invalid("estimators", "empty (name at least one estimator)"));
         }
         let mut estimators = Vec::new();
-        for (name, p) in &c.estimators {
+        let mut inits = Vec::new();
+        for (name, p) in &all_estimators {
             if !identifier_ok(name) {
                 return Err(ck.invalid("estimators", format!("name {name:?} is not allowed (letters, digits, '-' and '_')")));
             }
             estimators.push((name.clone(), ck.estimator(&format!("estimators.{name}"), p)?));
+            let init = match overrides.get(name) {
+                Some(o) => {
+                    if o.split_atom > c.k_star {
+                        return Err(ck.invalid(
+                            format!("init_overrides.{name}.split_atom"),
+                            format!("{} is not allowed (atom numbers 1..={})", o.split_atom, c.k_star),
+                        ));
+                    }
+                    o.clone().check().map_err(|source| ExperimentError::InvalidEstimator {
+                        file: ck.file.clone(),
+                        field: format!("init_overrides.{name}"),
+                        source,
+                    })?
+                }
+                None => init.clone(),
+            };
+            inits.push(init);
+        }
+        for name in c.init_overrides.keys() {
+            if !all_estimators.contains_key(name) {
+                let allowed: Vec<&String> = all_estimators.keys().collect();
+                return Err(ck.invalid("init_overrides", format!("{name:?} is not an estimator (allowed: {allowed:?})")));
+            }
+        }
+        if let Some(b) = &c.theta_box {
+            b.check().map_err(|source| ExperimentError::InvalidEstimator { file: ck.file.clone(), field: "theta_box".into(), source })?;
+        }
+        let needs_box = estimators.iter().any(|(_, e)| e.is_bounded())
+            || c.gbar.as_ref().is_some_and(|g| matches!(g.optimizer, EstimatorParams::Lm(_)));
+        if needs_box && c.theta_box.is_none() {
+            return Err(ck.invalid("theta_box", "missing (an lm fit is the least-squares fit over Theta: give theta_box with gate_intercept, gate_slope, expert_slope and expert_intercept intervals)"));
+        }
+        if c.truth_draws == Some(0) {
+            return Err(ck.invalid("truth_draws", "0 is not allowed (an integer >= 1)"));
+        }
+        if let Some(f) = &c.floor {
+            ck.positive("floor.draws", f.draws)?;
+            if !(f.rel_cut.is_finite() && f.rel_cut > 0.0 && f.rel_cut < 1.0) {
+                return Err(ck.invalid("floor.rel_cut", format!("{} is not allowed (a number in (0, 1))", f.rel_cut)));
+            }
         }
         if let Some(g) = &c.gbar {
             ck.positive("gbar.n_ref", g.n_ref)?;
@@ -174,7 +225,8 @@ impl Experiment {
         }
         let mut settings = Vec::new();
         let mut names = BTreeSet::new();
-        for (si, s) in c.settings.iter().enumerate() {
+        let written = expand_truth_draws(&c.settings, c.truth_draws.unwrap_or(1));
+        for (si, s) in written.iter().enumerate() {
             let at = format!("settings[{si}]");
             if !identifier_ok(&s.name) || !names.insert(s.name.clone()) {
                 return Err(ck.invalid(
@@ -206,9 +258,28 @@ impl Experiment {
                 }
                 check_fit(&ck, &fat, f, t.gate, c.gbar.is_some())?;
             }
-            settings.push(Setting { name: s.name.clone(), recipe, fits: s.fits.clone() });
+            if let Some(tp) = &t.two_point {
+                check_two_point(&ck, &format!("{at}.truth.two_point"), tp, t, c.k_star, c.k, s)?;
+            }
+            let truth_stream = t.stream_name.clone().unwrap_or_else(|| s.name.clone());
+            if !identifier_ok(&truth_stream) {
+                return Err(ck.invalid(
+                    format!("{at}.truth.stream_name"),
+                    format!("{truth_stream:?} is not allowed (letters, digits, '-' and '_')"),
+                ));
+            }
+            let truth_config = crate::config::TruthConfig { stream_name: Some(truth_stream.clone()), ..t.clone() };
+            settings.push(Setting {
+                name: s.name.clone(),
+                recipe,
+                fits: s.fits.clone(),
+                truth_stream,
+                truth_config,
+                two_point: t.two_point.clone(),
+            });
         }
-        Ok(Experiment { path: path.to_path_buf(), sha256, n_values, init, estimators, settings, config })
+        let theta_box = c.theta_box.clone();
+        Ok(Experiment { path: path.to_path_buf(), sha256, n_values, init, estimators, inits, theta_box, settings, config })
     }
 
     pub fn id(&self) -> &str {
@@ -264,10 +335,27 @@ impl Experiment {
         seed::stream(self.config.seed, &id)
     }
 
-    /// The true mixture of a setting.
+    /// The true mixture of a setting (for a two-point setting: the base truth, member one).
     pub fn truth(&self, setting: usize) -> Mixture {
         let s = &self.settings[setting];
-        s.recipe.draw(&mut self.stream(&[("setting", &s.name), ("purpose", "truth")]))
+        s.recipe.draw(&mut self.stream(&[("setting", &s.truth_stream), ("purpose", "truth")]))
+    }
+
+    /// The truth that generates the data of sample size n: the setting's truth, or, for member
+    /// two of a two-point pair, the construction at n.
+    pub fn truth_at(&self, setting: usize, base: &Mixture, n: u64) -> Mixture {
+        match &self.settings[setting].two_point {
+            Some(tp) if tp.member == PairMember::Two => two_point_member(base, tp, n),
+            _ => base.clone(),
+        }
+    }
+
+    /// Theta's bounds for a mixture of structure `spec` (unbounded without a `theta_box`).
+    pub fn bounds(&self, spec: &Spec) -> Bounds {
+        match &self.theta_box {
+            Some(b) => b.bounds(spec),
+            None => Bounds::unbounded(spec.n_params()),
+        }
     }
 
     /// The evaluation inputs of a setting (L2 and expert errors).
@@ -277,10 +365,131 @@ impl Experiment {
     }
 }
 
+/// The estimators of a config with their initialisation overrides: the written ones, and those
+/// of its protocol grid.
+fn expand_protocol_grid(
+    ck: &Checker,
+    c: &ExperimentConfig,
+) -> Result<(std::collections::BTreeMap<String, EstimatorParams>, std::collections::BTreeMap<String, InitParams>), ExperimentError> {
+    let mut estimators = c.estimators.clone();
+    let mut overrides = c.init_overrides.clone();
+    let Some(g) = &c.protocol_grid else { return Ok((estimators, overrides)) };
+    if g.batch_sizes.is_empty() || g.init_noise_sd.is_empty() || g.mass_split.is_empty() {
+        return Err(ck.invalid("protocol_grid", "batch_sizes, init_noise_sd and mass_split must each list at least one value"));
+    }
+    for &sd in &g.init_noise_sd {
+        if !(sd.is_finite() && sd >= 0.0) {
+            return Err(ck.invalid("protocol_grid.init_noise_sd", format!("{sd} is not allowed (finite numbers >= 0)")));
+        }
+    }
+    for &b in &g.batch_sizes {
+        let (label, rows) = match b {
+            BatchSize::Rows(r) => (r.to_string(), r),
+            BatchSize::Full(_) => ("full".to_string(), usize::MAX),
+        };
+        if rows == 0 {
+            return Err(ck.invalid("protocol_grid.batch_sizes", "0 is not allowed (a positive integer or full)"));
+        }
+        for &sd in &g.init_noise_sd {
+            for &split in &g.mass_split {
+                let split_name = match split {
+                    smoe_estimator::MassSplit::Share => "share",
+                    smoe_estimator::MassSplit::Copy => "copy",
+                };
+                let name = format!("sgd_b{label}_sd{}_{split_name}", if sd == 0.0 { "0".to_string() } else { format!("{sd:e}") });
+                let sgd = SgdParams { epochs: g.epochs, learning_rate: g.learning_rate, batch_size: rows, shuffle: g.shuffle };
+                if estimators.insert(name.clone(), EstimatorParams::Sgd(sgd)).is_some() {
+                    return Err(ck.invalid("protocol_grid", format!("estimator {name:?} is also written under estimators")));
+                }
+                let noise = if sd == 0.0 { InitNoise::None } else { InitNoise::Fixed { sd } };
+                overrides.insert(name, InitParams { noise, split_atom: c.init.split_atom, mass_split: split });
+            }
+        }
+    }
+    Ok((estimators, overrides))
+}
+
+/// The settings as run: each written setting once, or `draws` times as `<name>_t<i>` (each its
+/// own truth draw).
+fn expand_truth_draws(settings: &[SettingConfig], draws: u32) -> Vec<SettingConfig> {
+    if draws <= 1 {
+        return settings.to_vec();
+    }
+    settings
+        .iter()
+        .flat_map(|s| {
+            (1..=draws).map(move |t| {
+                let mut s = s.clone();
+                s.name = format!("{}_t{t}", s.name);
+                if let Some(stream) = &s.truth.stream_name {
+                    s.truth.stream_name = Some(format!("{stream}_t{t}"));
+                }
+                s
+            })
+        })
+        .collect()
+}
+
+/// Member two of a two-point pair at sample size n (see [`TwoPointConfig`]): the true atom
+/// `atom` replaced by two copies at zero gate slope.
+pub fn two_point_member(base: &Mixture, tp: &TwoPointConfig, n: u64) -> Mixture {
+    let n = n as f64;
+    let j = tp.atom - 1;
+    let mut atoms = base.atoms();
+    let original = atoms[j].clone();
+    let w = sigmoid(original.beta0);
+    let (shifts, weight) = match tp.construction {
+        Construction::Thm4 => ([1.0 / n, -1.0 / n], (w + n.powf(-(tp.r + 1.0))) / 2.0),
+        Construction::Thm3 => ([tp.c / n, 2.0 * tp.c / n], w / 2.0),
+    };
+    let mut first = original.clone();
+    first.beta0 = logit(weight);
+    first.b = original.b + shifts[0];
+    let mut second = first.clone();
+    second.b = original.b + shifts[1];
+    atoms[j] = first;
+    atoms.push(second);
+    Mixture::from_atoms(base.spec.gate, base.spec.expert, &atoms).expect("same shape as the base truth")
+}
+
+fn check_two_point(
+    ck: &Checker,
+    field: &str,
+    tp: &TwoPointConfig,
+    t: &crate::config::TruthConfig,
+    k_star: usize,
+    k: usize,
+    s: &SettingConfig,
+) -> Result<(), ExperimentError> {
+    if t.gate != Gate::Sigmoid {
+        return Err(ck.invalid(field, "the two-point constructions are for sigmoid truths"));
+    }
+    if tp.atom == 0 || tp.atom > k_star || !t.zero_gate_slope.contains(&tp.atom) {
+        return Err(
+            ck.invalid(format!("{field}.atom"), format!("{} is not allowed (an atom 1..={k_star} with a zero gate slope)", tp.atom))
+        );
+    }
+    if tp.construction == Construction::Thm3 && !t.zero_expert_slope.contains(&tp.atom) {
+        return Err(
+            ck.invalid(format!("{field}.atom"), "thm3 needs an input-independent expert on that atom (list it in zero_expert_slope)")
+        );
+    }
+    if k < k_star + 1 {
+        return Err(ck.invalid(field, format!("member two has k* + 1 = {} atoms: k must be at least that", k_star + 1)));
+    }
+    if !(tp.c.is_finite() && tp.c > 0.0 && tp.r.is_finite() && tp.r >= 1.0) {
+        return Err(ck.invalid(field, format!("c = {}, r = {} is not allowed (c > 0, r >= 1)", tp.c, tp.r)));
+    }
+    if s.fits.iter().any(|f| f.target != Target::Truth) {
+        return Err(ck.invalid(field, "a two-point setting is scored against its own truth (target: truth)"));
+    }
+    Ok(())
+}
+
 /// The losses a fit may use, its target, and its theory entries.
 fn check_fit(ck: &Checker, fat: &str, f: &FitConfig, truth_gate: Gate, has_gbar: bool) -> Result<(), ExperimentError> {
     if f.losses.is_empty() {
-        return Err(ck.invalid(format!("{fat}.losses"), "empty (allowed: d1, d2 {r >= 1}, d3, softmax)"));
+        return Err(ck.invalid(format!("{fat}.losses"), "empty (allowed: d1, d1h, d2 {r >= 1}, d3, softmax, softmax_r1)"));
     }
     let field = format!("{fat}.losses");
     for l in &f.losses {
@@ -288,14 +497,14 @@ fn check_fit(ck: &Checker, fat: &str, f: &FitConfig, truth_gate: Gate, has_gbar:
             LossKind::D2 { r } if !(r.is_finite() && *r >= 1.0) => {
                 return Err(ck.invalid(field, format!("d2 with r = {r} is not allowed (r >= 1)")));
             }
-            LossKind::Softmax if f.gate != Gate::Softmax => {
-                return Err(ck.invalid(field, format!("softmax loss needs a softmax fit (gate is {})", f.gate)));
+            LossKind::Softmax | LossKind::SoftmaxR1 if f.gate != Gate::Softmax => {
+                return Err(ck.invalid(field, format!("{} needs a softmax fit (gate is {})", l.name(), f.gate)));
             }
-            LossKind::D1 | LossKind::D2 { .. } if f.gate != Gate::Sigmoid => {
+            LossKind::D1 | LossKind::D1h | LossKind::D2 { .. } if f.gate != Gate::Sigmoid => {
                 return Err(ck.invalid(field, format!("{} needs a sigmoid fit (gate is {})", l.name(), f.gate)));
             }
-            LossKind::Softmax if truth_gate != Gate::Softmax || f.target != Target::Truth => {
-                return Err(ck.invalid(field, "softmax loss compares to a softmax truth (target: truth)"));
+            LossKind::Softmax | LossKind::SoftmaxR1 if truth_gate != Gate::Softmax || f.target != Target::Truth => {
+                return Err(ck.invalid(field, "the softmax losses compare to a softmax truth (target: truth)"));
             }
             _ => {}
         }
@@ -303,10 +512,16 @@ fn check_fit(ck: &Checker, fat: &str, f: &FitConfig, truth_gate: Gate, has_gbar:
     if f.target == Target::Gbar && !has_gbar {
         return Err(ck.invalid(format!("{fat}.target"), "gbar needs a top-level `gbar` section"));
     }
-    if f.target == Target::Truth && f.gate != truth_gate {
+    // A misspecified fit may be scored against the truth only by D3, a plain parameter distance
+    // (the phase diagram uses it beside the gate-agnostic L2 and expert errors); its Voronoi target
+    // is G_bar.
+    if f.target == Target::Truth && f.gate != truth_gate && f.losses.iter().any(|l| *l != LossKind::D3) {
         return Err(ck.invalid(
             format!("{fat}.target"),
-            format!("truth is not allowed for a {} fit of a {truth_gate} truth (the fit is misspecified: use gbar)", f.gate),
+            format!(
+                "truth is not allowed for a {} fit of a {truth_gate} truth with losses other than d3 (the fit is misspecified: use gbar)",
+                f.gate
+            ),
         ));
     }
     let quantities: Vec<Quantity> = f.losses.iter().map(|&l| Quantity::Loss(l)).chain(Quantity::FIT).collect();
@@ -321,6 +536,13 @@ fn check_fit(ck: &Checker, fat: &str, f: &FitConfig, truth_gate: Gate, has_gbar:
             if !x.is_finite() {
                 return Err(ck.invalid(format!("{fat}.theory.exponent"), format!("{x} is not allowed (a finite number or null)")));
             }
+        }
+        use crate::config::ClaimType;
+        if matches!(th.claim, ClaimType::UpperBound | ClaimType::LowerBound) && th.exponent.is_none() {
+            return Err(ck.invalid(
+                format!("{fat}.theory.exponent"),
+                "null is not allowed for an upper or lower bound (give the predicted exponent)",
+            ));
         }
     }
     Ok(())

@@ -93,12 +93,14 @@ impl Label for LossKind {
     fn label(&self) -> String {
         self.name()
     }
-    /// "D1", "D2_r<r>", "D3", "Dsoftmax" (the inverse of `LossKind::name`).
+    /// "D1", "D1h", "D2_r<r>", "D3", "Dsoftmax", "Dsoftmax_r1" (the inverse of `LossKind::name`).
     fn from_label(s: &str) -> Option<Self> {
         match s {
             "D1" => Some(LossKind::D1),
+            "D1h" => Some(LossKind::D1h),
             "D3" => Some(LossKind::D3),
             "Dsoftmax" => Some(LossKind::Softmax),
+            "Dsoftmax_r1" => Some(LossKind::SoftmaxR1),
             _ => s.strip_prefix("D2_r").and_then(|r| r.parse().ok()).map(|r| LossKind::D2 { r }),
         }
     }
@@ -119,6 +121,9 @@ pub enum Quantity {
     Loss(LossKind),
     /// The loss at the fit's starting point: how far the estimator moved the parameters.
     Start(LossKind),
+    /// The loss against the noise-free split start of the fit's initialisation (instead of its
+    /// target): how far the fit ended from where the protocol put it.
+    VsStart(LossKind),
     /// ||f_fit - f_target||_L2(mu).
     L2Error,
     /// The largest expert error over all atoms.
@@ -129,28 +134,37 @@ pub enum Quantity {
     /// Largest sup_x |h(x; eta) - h(x; eta_target)| among over-fitted / singly fitted atoms.
     ExpertErrOver,
     ExpertErrSingle,
+    /// The expert error with one matching rule for both gates, against the truth G*.
+    ExpertErrMatched,
+    /// ||f_fit - f*||_L2(mu) against the truth whatever the target.
+    L2ToTruth,
+    /// ||theta_hat - theta_start||: how far the estimator moved.
+    Displacement,
 }
 
 impl Quantity {
     /// Quantities measured on every fit besides its losses, in table order.
-    pub const FIT: [Quantity; 6] = [
+    pub const FIT: [Quantity; 9] = [
         Quantity::L2Error,
         Quantity::ExpertErr,
         Quantity::ParamErrOver,
         Quantity::ParamErrSingle,
         Quantity::ExpertErrOver,
         Quantity::ExpertErrSingle,
+        Quantity::ExpertErrMatched,
+        Quantity::L2ToTruth,
+        Quantity::Displacement,
     ];
 
     /// Whether the quantity is the same on every loss row of a fit (not a loss).
     pub fn per_fit(self) -> bool {
-        !matches!(self, Quantity::Loss(_) | Quantity::Start(_))
+        !matches!(self, Quantity::Loss(_) | Quantity::Start(_) | Quantity::VsStart(_))
     }
 
     /// The loss a row must carry for this quantity to be read from it (None: any row of the fit).
     pub fn loss(self) -> Option<LossKind> {
         match self {
-            Quantity::Loss(l) | Quantity::Start(l) => Some(l),
+            Quantity::Loss(l) | Quantity::Start(l) | Quantity::VsStart(l) => Some(l),
             _ => None,
         }
     }
@@ -160,12 +174,16 @@ impl Quantity {
         match self {
             Quantity::Loss(l) => (row.loss_name == l).then_some(row.loss),
             Quantity::Start(l) => (row.loss_name == l).then_some(row.start_loss),
+            Quantity::VsStart(l) => (row.loss_name == l).then_some(row.loss_vs_start),
             Quantity::L2Error => Some(row.l2_error),
             Quantity::ExpertErr => Some(row.expert_err_over.max(row.expert_err_single)),
             Quantity::ParamErrOver => Some(row.param_err_over),
             Quantity::ParamErrSingle => Some(row.param_err_single),
             Quantity::ExpertErrOver => Some(row.expert_err_over),
             Quantity::ExpertErrSingle => Some(row.expert_err_single),
+            Quantity::ExpertErrMatched => Some(row.expert_err_matched),
+            Quantity::L2ToTruth => Some(row.l2_to_truth),
+            Quantity::Displacement => Some(row.displacement),
         }
     }
 }
@@ -175,12 +193,16 @@ impl fmt::Display for Quantity {
         match self {
             Quantity::Loss(l) => f.write_str(&l.name()),
             Quantity::Start(l) => write!(f, "start:{}", l.name()),
+            Quantity::VsStart(l) => write!(f, "vs_start:{}", l.name()),
             Quantity::L2Error => f.write_str("l2_error"),
             Quantity::ExpertErr => f.write_str("expert_err"),
             Quantity::ParamErrOver => f.write_str("param_err_over"),
             Quantity::ParamErrSingle => f.write_str("param_err_single"),
             Quantity::ExpertErrOver => f.write_str("expert_err_over"),
             Quantity::ExpertErrSingle => f.write_str("expert_err_single"),
+            Quantity::ExpertErrMatched => f.write_str("expert_err_matched"),
+            Quantity::L2ToTruth => f.write_str("l2_to_truth"),
+            Quantity::Displacement => f.write_str("displacement"),
         }
     }
 }
@@ -191,13 +213,16 @@ impl FromStr for Quantity {
         if let Some(q) = Quantity::FIT.into_iter().find(|q| q.to_string() == s) {
             return Ok(q);
         }
+        if let Some(l) = s.strip_prefix("vs_start:") {
+            return LossKind::from_label(l).map(Quantity::VsStart).ok_or_else(|| format!("unknown quantity {s:?}"));
+        }
         match s.strip_prefix("start:") {
             Some(l) => LossKind::from_label(l).map(Quantity::Start),
             None => LossKind::from_label(s).map(Quantity::Loss),
         }
         .ok_or_else(|| {
             format!(
-                "unknown quantity {s:?} (allowed: a loss name D1, D2_r<r>, D3, Dsoftmax; start:<loss>; or one of {:?})",
+                "unknown quantity {s:?} (allowed: a loss name D1, D1h, D2_r<r>, D3, Dsoftmax, Dsoftmax_r1; start:<loss>; vs_start:<loss>; or one of {:?})",
                 Quantity::FIT.map(|q| q.to_string())
             )
         })
@@ -270,15 +295,120 @@ pub struct FitRow {
     pub expert_err_over: f64,
     #[serde(with = "float")]
     pub expert_err_single: f64,
+    /// The expert error with one matching rule for both gates (each true expert matched to the
+    /// closest fitted expert in sup norm; the largest over the true experts), against G*.
+    #[serde(with = "float")]
+    pub expert_err_matched: f64,
+    /// ||f_fit - f*||_L2(mu) against the truth, whatever the fit's target.
+    #[serde(with = "float")]
+    pub l2_to_truth: f64,
+    /// The loss against the noise-free split start of this estimator's initialisation.
+    #[serde(with = "float")]
+    pub loss_vs_start: f64,
+    /// ||theta_hat - theta_start||_2.
+    #[serde(with = "float")]
+    pub displacement: f64,
     #[serde(with = "float")]
     pub train_mse: f64,
     #[serde(with = "float")]
     pub grad_norm: f64,
+    /// Norm of the projected gradient on Theta (the gradient norm for unconstrained fits).
+    #[serde(with = "float")]
+    pub proj_grad_norm: f64,
+    /// The noise's gradient scale sqrt(2 f tr(H) / n) the convergence test divides by (NaN for
+    /// SGD and L-BFGS).
+    #[serde(with = "float")]
+    pub noise_grad: f64,
+    /// Relative decrease of the objective over the last five accepted steps (NaN where not tracked).
+    #[serde(with = "float")]
+    pub rel_change: f64,
+    /// Entries on (or, unconstrained, beyond) each wall of Theta.
+    pub active_gate_intercept_lo: u32,
+    pub active_gate_intercept_hi: u32,
+    pub active_gate_slope: u32,
+    pub active_expert_slope: u32,
+    pub active_expert_intercept: u32,
     pub iterations: u64,
     pub evaluations: u64,
     pub termination: Termination,
     #[serde(with = "float")]
     pub wall_s: f64,
+}
+
+impl FitRow {
+    /// Entries of the fit on a wall of Theta.
+    pub fn active_walls(&self) -> u32 {
+        self.active_gate_intercept_lo
+            + self.active_gate_intercept_hi
+            + self.active_gate_slope
+            + self.active_expert_slope
+            + self.active_expert_intercept
+    }
+}
+
+/// The Cramér-Rao floor of a loss at one sample size: what an unbiased estimator of the fit's
+/// parameters could at best reach (see `smoe_metrics::FisherFloor`), a row of floor.csv.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FloorRow {
+    pub setting: String,
+    pub gate_fit: Gate,
+    pub quantity: Quantity,
+    pub n: u64,
+    #[serde(serialize_with = "sci4")]
+    pub floor_mean: f64,
+    #[serde(serialize_with = "sci3")]
+    pub floor_sd: f64,
+    pub draws: usize,
+    /// Directions of the information that are identified / not identified (pseudo-inverse).
+    pub identified_dims: usize,
+    pub null_dims: usize,
+    /// Share of the null space on the gate intercepts, gate slopes, expert slopes, expert intercepts.
+    #[serde(serialize_with = "sci3")]
+    pub null_gate_intercept: f64,
+    #[serde(serialize_with = "sci3")]
+    pub null_gate_slope: f64,
+    #[serde(serialize_with = "sci3")]
+    pub null_expert_slope: f64,
+    #[serde(serialize_with = "sci3")]
+    pub null_expert_intercept: f64,
+}
+
+impl FloorRow {
+    pub const HEADER: [&'static str; 13] = [
+        "setting",
+        "gate_fit",
+        "quantity",
+        "n",
+        "floor_mean",
+        "floor_sd",
+        "draws",
+        "identified_dims",
+        "null_dims",
+        "null_gate_intercept",
+        "null_gate_slope",
+        "null_expert_slope",
+        "null_expert_intercept",
+    ];
+}
+
+/// How far apart the two members of a two-point pair are at one n, a row of pair_check.csv: the
+/// L2 distance of their regression functions (the data cannot tell them apart when it is below
+/// about n^-1/2) and each loss between them (the separation no estimator can beat).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairRow {
+    pub setting: String,
+    pub n: u64,
+    #[serde(serialize_with = "sci4")]
+    pub l2_between: f64,
+    #[serde(serialize_with = "sci4")]
+    pub inv_sqrt_n: f64,
+    pub quantity: Quantity,
+    #[serde(serialize_with = "sci4")]
+    pub loss_between: f64,
+}
+
+impl PairRow {
+    pub const HEADER: [&'static str; 6] = ["setting", "n", "l2_between", "inv_sqrt_n", "quantity", "loss_between"];
 }
 
 /// Which mixture a parameter row belongs to.
@@ -365,6 +495,11 @@ pub struct GbarCheckRow {
     pub objective: f64,
     #[serde(serialize_with = "sci3")]
     pub grad_norm: f64,
+    /// Projected gradient over the residual's gradient scale (the convergence test's ratio).
+    #[serde(serialize_with = "sci3")]
+    pub proj_grad_over_noise: f64,
+    /// Entries of G_bar on a wall of Theta.
+    pub active_walls: u32,
     pub check_termination: Termination,
     /// D3 distance between G_bar on n_ref points and on check_n_ref points.
     #[serde(serialize_with = "sci3")]
@@ -387,7 +522,7 @@ pub struct GbarCheckRow {
 
 impl GbarCheckRow {
     /// The columns of gbar_check.csv.
-    pub const HEADER: [&'static str; 15] = [
+    pub const HEADER: [&'static str; 17] = [
         "setting",
         "gate",
         "n_ref",
@@ -396,6 +531,8 @@ impl GbarCheckRow {
         "iterations",
         "objective",
         "grad_norm",
+        "proj_grad_over_noise",
+        "active_walls",
         "check_termination",
         "d3_shift",
         "l2_shift",

@@ -7,8 +7,8 @@ use crate::paths::Paths;
 use crate::plan::{Experiment, Shard, Unit};
 use crate::rows::{not_converged, FitRow, Target};
 use rayon::prelude::*;
-use smoe_estimator::{Bounds, Fit, Termination};
-use smoe_metrics::{atom_errors, canonical_softmax_gauge, l2_error, split_atom_errors, voronoi_loss};
+use smoe_estimator::{Fit, Termination};
+use smoe_metrics::{atom_errors, canonical_softmax_gauge, l2_error, matched_expert_error, split_atom_errors, voronoi_loss};
 use smoe_model::{draw_sample, seed, Gate, Mixture};
 use std::path::Path;
 
@@ -58,15 +58,16 @@ impl<'a> Context<'a> {
         let setting = &exp.settings[u.setting];
         let fit_cfg = &setting.fits[u.fit];
         let (est_name, estimator) = &exp.estimators[u.estimator];
-        let truth = &self.truths[u.setting];
+        let init = &exp.inits[u.estimator];
+        // the truth of this n (a two-point setting's second member moves with n)
+        let truth = &exp.truth_at(u.setting, &self.truths[u.setting], u.n);
         let (n, rep) = (u.n.to_string(), u.rep.to_string());
         let gate = fit_cfg.gate.name();
         let data_id = [("experiment", exp.stream_key()), ("setting", setting.name.as_str()), ("n", &n), ("rep", &rep), ("purpose", "data")];
         let data_seed = seed::derive_seed(cfg.seed, &data_id);
         let data = draw_sample(truth, u.n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).expect("validated noise");
         let spec = setting.fit_spec(fit_cfg, cfg);
-        let start = exp
-            .init
+        let start = init
             .start(
                 truth,
                 spec,
@@ -75,11 +76,10 @@ impl<'a> Context<'a> {
             )
             .expect("validated init");
         let t0 = std::time::Instant::now();
-        // Every fit is unconstrained for now (the config's Theta is wired in later).
         let Fit { mixture, report } = estimator.fit(
             &start,
             &data,
-            &Bounds::unbounded(spec.n_params()),
+            &exp.bounds(&spec),
             &mut exp.stream(&[
                 ("setting", &setting.name),
                 ("fit", gate),
@@ -90,9 +90,17 @@ impl<'a> Context<'a> {
             ]),
         );
         let wall_s = t0.elapsed().as_secs_f64();
-        let target = &self.targets[u.setting][u.fit];
+        let target = match fit_cfg.target {
+            Target::Truth => truth,
+            Target::Gbar => &self.targets[u.setting][u.fit],
+        };
         let x_eval = &self.eval_x[u.setting];
         let l2 = l2_error(&mixture, target, x_eval);
+        let l2_to_truth = l2_error(&mixture, truth, x_eval);
+        let expert_err_matched = matched_expert_error(&mixture, truth, x_eval);
+        let centre = init.centre(truth, spec.gate, spec.expert, spec.k).expect("validated init");
+        let displacement = mixture.theta.iter().zip(&start.theta).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+        let active = report.active;
         let rows = fit_cfg
             .losses
             .iter()
@@ -130,8 +138,20 @@ impl<'a> Context<'a> {
                     param_err_single: errs[1],
                     expert_err_over: errs[2],
                     expert_err_single: errs[3],
+                    expert_err_matched,
+                    l2_to_truth,
+                    loss_vs_start: voronoi_loss(kind, &mixture, &centre).total,
+                    displacement,
                     train_mse: report.objective,
                     grad_norm: report.grad_norm,
+                    proj_grad_norm: report.proj_grad_norm,
+                    noise_grad: report.noise_grad.unwrap_or(f64::NAN),
+                    rel_change: report.rel_change.unwrap_or(f64::NAN),
+                    active_gate_intercept_lo: active.gate_intercept_lo,
+                    active_gate_intercept_hi: active.gate_intercept_hi,
+                    active_gate_slope: active.gate_slope,
+                    active_expert_slope: active.expert_slope,
+                    active_expert_intercept: active.expert_intercept,
                     iterations: report.iterations,
                     evaluations: report.evaluations,
                     termination: report.termination,

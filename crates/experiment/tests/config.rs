@@ -33,8 +33,10 @@ fn every_shipped_config_loads() {
         }
     }
     loaded.sort();
-    // the paper's three experiments, three beyond it, two sensitivity variants, two smoke configs
-    assert_eq!(loaded.len(), 10, "{loaded:?}");
+    // the paper's three experiments, three beyond it, two sensitivity variants, two smoke configs,
+    // three truth-variability, three protocol-search and two lower-bound experiments, and the six
+    // columns of the phase diagram
+    assert_eq!(loaded.len(), 24, "{loaded:?}");
 }
 
 #[test]
@@ -98,7 +100,9 @@ fn non_finite_values() {
 
 #[test]
 fn loss_that_does_not_fit_the_gate() {
-    check("losses: [{kind: d1}]", "losses: [{kind: softmax}]", &["softmax loss needs a softmax fit"]);
+    check("losses: [{kind: d1}]", "losses: [{kind: softmax}]", &["Dsoftmax needs a softmax fit"]);
+    check("losses: [{kind: d1}]", "losses: [{kind: d1h}]", &[]);
+    check("losses: [{kind: softmax}]", "losses: [{kind: d1h}]", &["D1h needs a sigmoid fit"]);
 }
 
 #[test]
@@ -109,19 +113,90 @@ fn atom_numbers_out_of_range() {
 
 #[test]
 fn gbar_optimizer_must_be_a_least_squares_fit() {
+    const GBAR_LM: &str = "optimizer: {kind: lm, tol_grad: 0.01, tol_rel_cost: 1.0e-9, max_iters: 400, hessian_n: 2000}";
     check(
-        "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
+        GBAR_LM,
         "optimizer: {kind: sgd, epochs: 10, learning_rate: 0.1, batch_size: 32, shuffle: true}",
         &["gbar.optimizer.kind", "sgd", "lm or lbfgs"],
     );
+    check(GBAR_LM, "optimizer: {kind: lm, tol_grad: 0.0, tol_rel_cost: 1.0e-12, max_iters: 50}", &["gbar.optimizer", "tol_grad", "> 0"]);
+    check(GBAR_LM, "optimizer: {kind: newton, max_iters: 5}", &["newton"]);
+}
+
+const BOX: &str =
+    "theta_box: {gate_intercept: [-6.0, 6.0], gate_slope: [-2.0, 2.0], expert_slope: [-2.0, 2.0], expert_intercept: [-2.0, 2.0]}";
+
+/// The least-squares fit over Theta needs Theta; a box must be finite with lo < 0 < hi.
+#[test]
+fn theta_box_is_required_and_checked() {
+    assert!(SMOKE.contains(BOX), "fixture lacks the box");
+    let without = SMOKE.replacen(BOX, "", 1);
+    let err = chain(&Experiment::from_str(&without, Path::new("bad.yaml")).expect_err("no box"));
+    assert!(err.contains("theta_box") && err.contains("missing") && err.contains("gate_intercept"), "{err}");
     check(
-        "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
-        "optimizer: {kind: lm, tol_grad: 0.0, tol_rel_cost: 1.0e-12, max_iters: 50}",
-        &["gbar.optimizer", "tol_grad", "> 0"],
+        BOX,
+        &BOX.replace("expert_slope: [-2.0, 2.0]", "expert_slope: [0.5, 2.0]"),
+        &["theta_box.expert_slope", "[0.5, 2]", "lo < 0 < hi"],
+    );
+    check(BOX, &BOX.replace("gate_slope: [-2.0, 2.0]", "gate_slope: [-2.0, .inf]"), &["theta_box.gate_slope", "finite"]);
+}
+
+#[test]
+fn protocol_grid_and_overrides_are_checked() {
+    let grid = "rates: {n_boot: 200}";
+    let with = |g: &str| format!("{g}\n{grid}");
+    check(
+        grid,
+        &with("protocol_grid: {epochs: 2, learning_rate: 0.1, shuffle: true, batch_sizes: [8, full], init_noise_sd: [0.0, -1.0], mass_split: [share]}"),
+        &["protocol_grid.init_noise_sd", "-1", ">= 0"],
     );
     check(
-        "optimizer: {kind: lbfgs, memory: 10, tol_grad: 1.0e-10, max_iters: 2000}",
-        "optimizer: {kind: newton, max_iters: 5}",
-        &["newton"],
+        grid,
+        &with("protocol_grid: {epochs: 2, learning_rate: 0.1, shuffle: true, batch_sizes: [0], init_noise_sd: [0.0], mass_split: [share]}"),
+        &["protocol_grid.batch_sizes", "0"],
+    );
+    check(
+        grid,
+        &with("init_overrides: {nope: {noise: {kind: none}, split_atom: 1, mass_split: copy}}"),
+        &["init_overrides", "nope", "sgd"],
+    );
+    check(grid, &with("truth_draws: 0"), &["truth_draws", "0"]);
+    // a valid grid expands into named estimators with their own initialisation
+    let text = SMOKE.replacen(
+        grid,
+        &with("protocol_grid: {epochs: 2, learning_rate: 0.1, shuffle: true, batch_sizes: [8, full], init_noise_sd: [0.0, 1.0e-3], mass_split: [share, copy]}"),
+        1,
+    );
+    let exp = Experiment::from_str(&text, Path::new("grid.yaml")).unwrap();
+    let names: Vec<&str> = exp.estimators.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"sgd_b8_sd1e-3_copy") && names.contains(&"sgd_bfull_sd0_share"), "{names:?}");
+    assert_eq!(exp.estimators.len(), 2 + 8);
+    let i = exp.estimator_index("sgd_bfull_sd0_share").unwrap();
+    assert_eq!(exp.inits[i].params().noise, smoe_estimator::InitNoise::None);
+    let j = exp.estimator_index("sgd_b8_sd1e-3_copy").unwrap();
+    assert_eq!(exp.inits[j].params().mass_split, smoe_estimator::MassSplit::Copy);
+}
+
+#[test]
+fn truth_draws_expand_the_settings() {
+    let text = SMOKE.replacen("rates: {n_boot: 200}", "truth_draws: 3\nrates: {n_boot: 200}", 1);
+    let exp = Experiment::from_str(&text, Path::new("draws.yaml")).unwrap();
+    let names: Vec<&str> = exp.settings.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names[..3], ["relu_r1_t1", "relu_r1_t2", "relu_r1_t3"]);
+    // each draw is its own truth
+    assert_ne!(exp.truth(0).theta, exp.truth(1).theta);
+}
+
+#[test]
+fn two_point_settings_are_checked() {
+    check(
+        "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2]}",
+        "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [2], two_point: {construction: thm4, member: two, atom: 1}}",
+        &["two_point.atom", "zero gate slope"],
+    );
+    check(
+        "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2]}",
+        "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2], two_point: {construction: thm3, member: two, atom: 1}}",
+        &["thm3", "zero_expert_slope"],
     );
 }

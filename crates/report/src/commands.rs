@@ -13,7 +13,7 @@ use smoe_experiment::fsio::atomic_write_bytes;
 use smoe_experiment::merge::collect;
 use smoe_experiment::paths::{Paths, Root};
 use smoe_experiment::plan::{Experiment, Shard};
-use smoe_experiment::rows::GbarCheckRow;
+use smoe_experiment::rows::{FloorRow, GbarCheckRow, PairRow};
 use smoe_experiment::run::{self, Progress, RunSummary, Silent};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -69,6 +69,12 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     store::write_fits(&paths.fits(), &merged.fits)?;
     store::write_params(&paths.params(), &merged.params)?;
     store::write_csv(&paths.gbar_check(), &GbarCheckRow::HEADER, &merged.gbar_checks)?;
+    if !merged.floors.is_empty() {
+        store::write_csv(&paths.floor(), &FloorRow::HEADER, &merged.floors)?;
+    }
+    if !merged.pairs.is_empty() {
+        store::write_csv(&paths.pair_check(), &PairRow::HEADER, &merged.pairs)?;
+    }
     let fp = paths.fingerprint_file();
     atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))?;
     Ok(merged.fits.len())
