@@ -156,11 +156,11 @@ const ESTIMATOR: Column = col(
     "estimator",
     Text,
     NO_UNIT,
-    "The estimator's name in the config's `estimators`, e.g. `sgd` (the paper's optimiser) or `lbfgs` (the least-squares fit).",
+    "The estimator's name in the config's `estimators`, e.g. `sgd` (the paper's optimiser) or `lse` (the least-squares fit, Levenberg-Marquardt over Theta).",
 );
 const GATE_FIT: Column =
     col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture; with `setting` it names the fit within the config.").one_of(GATES);
-const QUANTITY_TEXT: &str = "The quantity: a loss (`D1`, `D2_r<r>`, `D3`, `Dsoftmax`), `start:<loss>` (that loss at the starting point), or one of `l2_error`, `expert_err` (the larger of the two expert errors), `param_err_over`, `param_err_single`, `expert_err_over`, `expert_err_single` (the columns of fits.parquet).";
+const QUANTITY_TEXT: &str = "The quantity: a loss (`D1`, `D1h`, `D2_r<r>`, `D3`, `Dsoftmax`, `Dsoftmax_r1`), `start:<loss>` (that loss at the starting point), `vs_start:<loss>` (that loss against the split start, `loss_vs_start`), or one of `l2_error`, `expert_err` (the larger of the two expert errors), `param_err_over`, `param_err_single`, `expert_err_over`, `expert_err_single`, `expert_err_matched`, `l2_to_truth`, `displacement` (the columns of fits.parquet).";
 
 /// `data/<experiment>/fits.parquet`: one row per fit and loss ([`smoe_experiment::rows::FitRow`]).
 pub const FITS: Table = Table {
@@ -195,7 +195,7 @@ pub const FITS: Table = Table {
             "loss_name",
             Text,
             NO_UNIT,
-            "The Voronoi loss of this row: `D1`, `D2_r<r>` (e.g. `D2_r2`), `D3` or `Dsoftmax`.",
+            "The Voronoi loss of this row: `D1`, `D1h`, `D2_r<r>` (e.g. `D2_r2`), `D3`, `Dsoftmax` or `Dsoftmax_r1`.",
         ),
         col("loss", Float64, NO_UNIT, "The loss of the fit against the target: `loss_mass + loss_overfitted + loss_single`."),
         col("loss_mass", Float64, NO_UNIT, "Mass terms: the sum over target atoms j of |sum of w(beta0_i) over the cell A_j - w(beta0*_j)|, w the gate's atom weight (sigmoid(beta0) or exp(beta0))."),
@@ -225,8 +225,35 @@ pub const FITS: Table = Table {
             "Largest sup_x |h(x; a, b) - h(x; a_j, b_j)| over the fitted atoms in over-fitted cells (x in [-1, 1]^d: exact for affine experts, the maximum over the evaluation sample otherwise); NaN if there are none.",
         ),
         col("expert_err_single", Float64, "y", "The same over the fitted atoms in singly fitted cells; NaN if there are none."),
+        col(
+            "expert_err_matched",
+            Float64,
+            "y",
+            "The expert error with one matching rule for both gates, against G*: each true expert matched to the closest fitted expert in sup norm, the largest over the true experts.",
+        ),
+        col("l2_to_truth", Float64, "y", "||f_fit - f*||_L2(mu) against the truth, whatever the fit's target."),
+        col(
+            "loss_vs_start",
+            Float64,
+            NO_UNIT,
+            "This row's loss against the noise-free split start of the fit's initialisation instead of the target: how far the fit ended from where the protocol put it.",
+        ),
+        col("displacement", Float64, NO_UNIT, "||theta_hat - theta_start||_2 over all parameters: how far the estimator moved."),
         col("train_mse", Float64, "y^2", "Mean squared error on the training sample at the returned parameters (the estimator's objective)."),
         col("grad_norm", Float64, NO_UNIT, "Euclidean norm of the gradient of `train_mse` (full sample) at the returned parameters."),
+        col("proj_grad_norm", Float64, NO_UNIT, "Norm of the projected gradient on Theta, zero at a first-order point of the box (the gradient norm for unconstrained fits)."),
+        col(
+            "noise_grad",
+            Float64,
+            NO_UNIT,
+            "The noise's gradient scale sqrt(2 f tr(H) / n) (f the objective, H the Gauss-Newton matrix) that the convergence test judges the projected gradient against; NaN for SGD and L-BFGS.",
+        ),
+        col("rel_change", Float64, NO_UNIT, "Relative decrease of the objective over the last five accepted steps; NaN where not tracked."),
+        col("active_gate_intercept_lo", UInt32, "entries", "Gate intercepts (beta0) on, or for an unconstrained fit beyond, the lower wall of Theta."),
+        col("active_gate_intercept_hi", UInt32, "entries", "Gate intercepts on or beyond the upper wall of Theta."),
+        col("active_gate_slope", UInt32, "entries", "Gate slope entries (beta1) on or beyond either wall of Theta."),
+        col("active_expert_slope", UInt32, "entries", "Expert slope entries (a) on or beyond either wall of Theta."),
+        col("active_expert_intercept", UInt32, "entries", "Expert intercepts (b) on or beyond either wall of Theta."),
         col("iterations", UInt64, "steps", "SGD steps (minibatches), or iterations of the least-squares fit (Levenberg-Marquardt or L-BFGS)."),
         col("evaluations", UInt64, "evaluations", "Objective-and-gradient evaluations; an SGD step counts as one (on its minibatch)."),
         col(
@@ -398,6 +425,13 @@ pub const GBAR_CHECK: Table = Table {
         col("iterations", Integer, "steps", "Iterations of the G_bar fit, both halves."),
         col("objective", Scientific(4), "y^2", "Mean squared error of G_bar on its reference sample (the squared L2 distance to f*)."),
         col("grad_norm", Scientific(3), NO_UNIT, "Gradient norm of the objective at G_bar."),
+        col(
+            "proj_grad_over_noise",
+            Scientific(3),
+            NO_UNIT,
+            "Projected gradient over the residual's gradient scale (the convergence test's ratio); NaN where the fit has no such scale.",
+        ),
+        col("active_walls", Integer, "entries", "Entries of G_bar on a wall of Theta."),
         col("check_termination", Text, NO_UNIT, "Why the fit on check_n_ref points stopped.").one_of(TERMINATIONS),
         col("d3_shift", Scientific(3), NO_UNIT, "D3 distance between G_bar on n_ref points and on check_n_ref points."),
         col("l2_shift", Scientific(3), "y", "L2(mu) distance between the two regression functions."),
@@ -413,8 +447,64 @@ pub const GBAR_CHECK: Table = Table {
     ],
 };
 
+/// `data/<experiment>/floor.csv`: the Cramér-Rao floor of each loss ([`smoe_experiment::rows::FloorRow`]).
+pub const FLOOR: Table = Table {
+    file: "floor.csv",
+    format: Format::Csv,
+    row: "FloorRow",
+    source: "crates/experiment/src/rows.rs",
+    written_by: "smoe merge",
+    only_when: "the config has a `floor` section",
+    in_git: true,
+    one_row_per: "loss and sample size of a fit",
+    key: &["setting", "gate_fit", "quantity", "n"],
+    about: "One row per setting, fitted gate, loss and n: the Cramér-Rao floor of the loss, what an unbiased estimator of the fit's target could at best reach from n observations. Parameters are drawn from N(target, I^+ / n), I = E[grad f grad f^T] / nu the Fisher information of one observation at the target (I^+ its pseudo-inverse: directions that are not identified get no variance, so the floor bounds what is identified) and pushed through the loss. A mean loss below the floor cannot be an estimator's error (e.g. an optimiser that never left a start near the target). Fits against G* whose gate differs from the truth's, and moving two-point truths, get no floor.",
+    columns: &[
+        SETTING,
+        GATE_FIT,
+        col("quantity", Text, NO_UNIT, "The loss (a loss name, as `loss_name` in fits.parquet)."),
+        col("n", Integer, "samples", "Sample size."),
+        col("floor_mean", Scientific(4), NO_UNIT, "Mean of the loss over the draws: the floor."),
+        col("floor_sd", Scientific(3), NO_UNIT, "Standard deviation of the loss over the draws."),
+        col("draws", Integer, NO_UNIT, "Monte Carlo draws (the config's `floor.draws`)."),
+        col("identified_dims", Integer, NO_UNIT, "Directions of the information above the cut (`floor.rel_cut` times its largest eigenvalue)."),
+        col("null_dims", Integer, NO_UNIT, "Directions below the cut: not identified at first order."),
+        col(
+            "null_gate_intercept",
+            Scientific(3),
+            NO_UNIT,
+            "Share of the null space on the gate intercepts: squared entries of the null eigenvectors there, over the number of null directions.",
+        ),
+        col("null_gate_slope", Scientific(3), NO_UNIT, "The same on the gate slopes."),
+        col("null_expert_slope", Scientific(3), NO_UNIT, "The same on the expert slopes."),
+        col("null_expert_intercept", Scientific(3), NO_UNIT, "The same on the expert intercepts."),
+    ],
+};
+
+/// `data/<experiment>/pair_check.csv`: how far apart a two-point pair is ([`smoe_experiment::rows::PairRow`]).
+pub const PAIR_CHECK: Table = Table {
+    file: "pair_check.csv",
+    format: Format::Csv,
+    row: "PairRow",
+    source: "crates/experiment/src/rows.rs",
+    written_by: "smoe merge",
+    only_when: "a setting's truth is member `two` of a two-point pair (the lower-bound experiments)",
+    in_git: true,
+    one_row_per: "sample size and loss of a two-point setting",
+    key: &["setting", "n", "quantity"],
+    about: "For each setting whose truth is member two of a two-point (Le Cam) pair, moving with n along a construction of the paper's lower-bound proofs: at each n, how far apart the two members are, in regression function and in each loss. The data cannot tell them apart when `l2_between` is below about n^-1/2, so `loss_between` is a separation no estimator can beat.",
+    columns: &[
+        SETTING,
+        col("n", Integer, "samples", "Sample size."),
+        col("l2_between", Scientific(4), "y", "||f_two - f_one||_L2(mu) between the two members' regression functions at this n."),
+        col("inv_sqrt_n", Scientific(4), NO_UNIT, "n^-1/2, to compare `l2_between` with."),
+        col("quantity", Text, NO_UNIT, "The loss (a loss name, as `loss_name` in fits.parquet)."),
+        col("loss_between", Scientific(4), NO_UNIT, "The loss between the two members (member two against member one)."),
+    ],
+};
+
 /// Every table, in the order of DATA.md.
-pub const TABLES: [&Table; 5] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK];
+pub const TABLES: [&Table; 7] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK];
 
 /// The Python example of DATA.md (run on a smoke run's fits.parquet by `make data-dictionary-check`).
 pub const PYTHON_EXAMPLE: &str = r#"import pandas as pd  # with pyarrow installed

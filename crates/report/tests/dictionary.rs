@@ -15,11 +15,13 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use smoe_estimator::Termination;
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::{Experiment, Shard};
-use smoe_experiment::rows::{FitRow, GbarCheckRow, Label, ParamKind, ParamName, Quantity, Target};
+use smoe_experiment::rows::{FitRow, FloorRow, GbarCheckRow, Label, PairRow, ParamKind, ParamName, Quantity, Target};
 use smoe_metrics::RateMethod;
 use smoe_model::{Gate, EXPERT_NAMES};
 use smoe_report::commands;
-use smoe_report::dictionary::{self, Column, ColumnType, Format, Table, FITS, GBAR_CHECK, PARAMS, RATES, SUMMARY, TABLES};
+use smoe_report::dictionary::{
+    self, Column, ColumnType, Format, Table, FITS, FLOOR, GBAR_CHECK, PAIR_CHECK, PARAMS, RATES, SUMMARY, TABLES,
+};
 use smoe_report::rows::{NRange, SummaryRow};
 use smoe_report::store;
 use tempfile::TempDir;
@@ -131,7 +133,9 @@ fn csv_headers_the_store_writes_are_the_dictionary_columns() {
     let path = |t: &Table| tmp.path().join(t.file);
     store::write_csv::<SummaryRow>(&path(&SUMMARY), &SummaryRow::HEADER, &[]).unwrap();
     store::write_csv::<GbarCheckRow>(&path(&GBAR_CHECK), &GbarCheckRow::HEADER, &[]).unwrap();
-    for t in [&SUMMARY, &GBAR_CHECK] {
+    store::write_csv::<FloorRow>(&path(&FLOOR), &FloorRow::HEADER, &[]).unwrap();
+    store::write_csv::<PairRow>(&path(&PAIR_CHECK), &PairRow::HEADER, &[]).unwrap();
+    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK] {
         assert_eq!(t.format, Format::Csv);
         let (header, records) = csv_records(&path(t));
         assert!(records.is_empty());
@@ -182,11 +186,16 @@ fn serde_fields<T: DeserializeOwned>() -> Vec<&'static str> {
 }
 
 /// The structs with serde fields declare them in the dictionary's (so the file's) order: the
-/// store's "one column per field, same name and order" holds, and gbar_check.csv's HEADER
-/// follows GbarCheckRow (nothing else ties the two).
+/// store's "one column per field, same name and order" holds, and the HEADERs of gbar_check.csv,
+/// floor.csv and pair_check.csv follow their structs (nothing else ties them).
 #[test]
 fn row_structs_declare_the_dictionary_columns_in_order() {
-    for (table, fields) in [(&FITS, serde_fields::<FitRow>()), (&GBAR_CHECK, serde_fields::<GbarCheckRow>())] {
+    for (table, fields) in [
+        (&FITS, serde_fields::<FitRow>()),
+        (&GBAR_CHECK, serde_fields::<GbarCheckRow>()),
+        (&FLOOR, serde_fields::<FloorRow>()),
+        (&PAIR_CHECK, serde_fields::<PairRow>()),
+    ] {
         let problems = compare(table, &names(&fields));
         assert!(problems.is_empty(), "{} fields against the dictionary:\n{}", table.row, problems.join("\n"));
     }
