@@ -22,9 +22,10 @@ CONFIGS := $(E1) $(E2) $(E3) $(PS) $(LB) $(E5) $(TV) $(S1) $(S2) $(E6) $(E4)
 # the phase diagram (make phase): its own target, as it costs about as much as everything else
 PHASE   := $(sort $(wildcard workflow/phase_*.yaml))
 
-.PHONY: all phase build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables verify clean smoke dist dist-test cluster-test
+.PHONY: all phase build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables data-dictionary data-dictionary-check verify clean smoke dist dist-test cluster-test
 
 all: build
+	$(SMOE) data-dictionary
 	$(SMOE) all $(CONFIGS) --report-with $(PHASE)
 
 # the phase diagram over gate scale x expert x truth gate (figures/phase_diagram.md): simulated
@@ -58,6 +59,18 @@ figures: build
 
 tables: build
 	$(SMOE) tables $(CONFIGS) $(PHASE)
+
+# docs/DATA.md, the data dictionary of every table, from crates/report/src/dictionary.rs (a test
+# fails when the committed file differs, or when a row struct has a column the dictionary lacks)
+data-dictionary: build
+	$(SMOE) data-dictionary
+
+# docs/DATA.md as another language reads it: pyarrow's and pandas' view of a smoke run's tables
+# against DATA.md's columns and types, then DATA.md's Python example (and its R example where
+# Rscript is installed) on the smoke fits.parquet. Needs python3 with pandas and pyarrow.
+data-dictionary-check: build
+	$(SMOE) --quiet --root target/data-check all workflow/smoke.yaml
+	python3 workflow/check_data_md.py target/data-check smoke
 
 verify: build
 	$(SMOE) verify

@@ -72,6 +72,8 @@ enum Command {
     Verify,
     /// Benchmark the kernel and single fits; time the SGD sweep of the given configs with 1 and 2 threads.
     Bench { configs: Vec<PathBuf> },
+    /// Write docs/DATA.md, the data dictionary of every table (columns, types, units).
+    DataDictionary,
     /// Everything: run what is stale, merge, rates, figures, tables, manifest.
     All {
         #[arg(required = true)]
@@ -124,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tables { configs } => commands::tables(root, configs)?,
         Command::Verify => commands::verify_all(root)?,
         Command::Bench { configs } => commands::bench(root, configs)?,
+        Command::DataDictionary => commands::data_dictionary(root)?,
         Command::All { configs, force, complete, report_with } => {
             let command: Vec<String> = std::env::args().collect();
             let opts = AllOptions { force: *force, complete: *complete, quiet: cli.quiet };

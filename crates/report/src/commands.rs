@@ -178,6 +178,14 @@ pub fn bench(root: &Path, configs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// `smoe data-dictionary`: writes docs/DATA.md under `root` from [`crate::dictionary`] if it
+/// changed.
+pub fn data_dictionary(root: &Path) -> Result<()> {
+    let (path, written) = crate::dictionary::write(root)?;
+    eprintln!("{}: {}", path.display(), if written { "written" } else { "current" });
+    Ok(())
+}
+
 /// What `smoe all` reruns besides stale experiments.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AllOptions {

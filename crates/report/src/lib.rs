@@ -15,6 +15,7 @@
 pub mod analysis;
 pub mod bench;
 pub mod commands;
+pub mod dictionary;
 mod error;
 pub mod figures;
 pub mod manifest;
