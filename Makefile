@@ -36,11 +36,13 @@ phase: build
 build:
 	$(CARGO) build --release --locked --workspace
 
-# style first (fast), then the tests; CI runs exactly this
+# style first (fast), then the tests, then the live single-node Slurm run of the smoke configs
+# (about 30 s with Slurm installed, plus the Debian packages on a fresh machine); CI runs exactly this
 test:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --release --locked --workspace
+	bash workflow/cluster_test.sh
 
 # speed: GFLOP/s of single fits against the machine's peak, scaling in n and k, and the
 # paper-faithful SGD sweep of E1-E3 with 1 and 2 threads; then criterion's statistics
