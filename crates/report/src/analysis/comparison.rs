@@ -93,16 +93,20 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
 /// The rule of the comparison table, in words.
 pub const COMPARISON_RULE: &str = "Both gates are fitted to the same samples (replication r of one n is the same data for both), started from the same split truth, by the same estimator; both are scored against the truth G* by the same metric: the L2 error of the regression function (`l2_to_truth`) and the expert error with one matching rule (`expert_err_matched`: each true expert matched to the fitted expert closest in sup norm, the largest error over the true experts). n(eps) is where the mean curve crosses eps (log-log interpolation between measured points); it is read only at levels that both curves cross inside the measured n range (three levels log-spaced between the larger of the two minima and the smaller of the two maxima), never extrapolated, and a level neither curve reaches is never counted as a win. Intervals: paired bootstrap (replication indices resampled within each n, applied to both gates), 95%. *sigmoid better*: the interval of log2(n_softmax / n_sigmoid) lies above 0 at every level; *softmax better*: below 0 at every level; *mixed*: above at some levels and below at others; *no difference* otherwise. The slope difference (sigmoid minus softmax, upper half of the n grid) is shown beside.";
 
+/// The log2 ratios of a comparison at its common levels, as "eps: ratio [low, high]; ...".
+pub fn levels_text(c: &Comparison) -> String {
+    if c.ratios.is_empty() {
+        return "no level both curves cross in range".to_string();
+    }
+    c.ratios.iter().map(|(e, v, l, h)| format!("{e:.2e}: {} [{}, {}]", f2(*v), f2(*l), f2(*h))).collect::<Vec<_>>().join("; ")
+}
+
 /// The comparison table.
 pub fn comparison_markdown(rows: &[GateComparison]) -> String {
     let mut s = String::from("| experiment / setting | estimator | quantity | slope difference, sigmoid − softmax [95% CI] | log2 n_softmax(eps) / n_sigmoid(eps) [95% CI] at common levels eps | verdict |\n|---|---|---|---|---|---|\n");
     for r in rows {
         let c = &r.comparison;
-        let levels = if c.ratios.is_empty() {
-            "no level both curves cross in range".to_string()
-        } else {
-            c.ratios.iter().map(|(e, v, l, h)| format!("{e:.2e}: {} [{}, {}]", f2(*v), f2(*l), f2(*h))).collect::<Vec<_>>().join("; ")
-        };
+        let levels = levels_text(c);
         let _ = writeln!(
             s,
             "| {} / {} | {} | {} | {} [{}, {}] | {} | **{}** |",

@@ -116,11 +116,7 @@ pub fn phase_markdown(cells: &[PhaseCell]) -> String {
     let mut s = String::from("| truth gate | experts | nu_g (1/d) | quantity | median log2 n_softmax / n_sigmoid | levels: log2 ratio [95% CI] | slope difference sigmoid − softmax [95% CI] | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for c in cells {
         let cmp = &c.comparison.comparison;
-        let levels = if cmp.ratios.is_empty() {
-            "no common level".to_string()
-        } else {
-            cmp.ratios.iter().map(|(e, v, l, h)| format!("{e:.2e}: {} [{}, {}]", f2(*v), f2(*l), f2(*h))).collect::<Vec<_>>().join("; ")
-        };
+        let levels = super::comparison::levels_text(cmp);
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} [{}, {}] | **{}** |",
