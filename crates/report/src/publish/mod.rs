@@ -417,7 +417,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
 /// Largest fraction of the smallest mean D3 by which G_bar may move for D3 to be read as a rate.
 pub const GBAR_SETTLED_FRACTION: f64 = 0.01;
 
-pub const GBAR_RULE: &str = "For every G_bar (the least-squares fit over Theta to a noiseless reference sample, docs/PROTOCOL.md 4): how far it moved in the second half of its iteration budget (drift, D3) against the smallest mean D3 measured against it (any estimator, any n); the D3 shift between two independent reference samples is shown beside it. *Settled* when the drift is at most 1% of that smallest value. Where a G_bar is not settled, the last column says why, from its own numbers: *projection not unique* when its objective (the squared L2 distance to f*) is numerically zero, so that f* is reproduced exactly and a continuum of mixing measures attains the minimum (with k > k* an atom can be switched off); *on the walls of Theta* when entries sit on the box; *still moving* otherwise.";
+pub const GBAR_RULE: &str = "For every G_bar (the least-squares fit over Theta to a noiseless reference sample, docs/PROTOCOL.md 4): how far it moved in the second half of its iteration budget (drift, D3) against the smallest mean D3 measured against it (any estimator, any n); the D3 shift between two independent reference samples is shown beside it. *Settled* when the drift is at most 1% of that smallest value. Where a G_bar is not settled, the last column says why, from its own numbers: *projection not unique* when its L2 distance to f* (the square root of its objective) is below 1% of the smallest mean L2 error measured against it, so that f* is reproduced to within what the fits can resolve and a continuum of mixing measures attains the minimum (with k > k* an atom can be switched off); *on the walls of Theta* when entries sit on the box; *still moving* otherwise.";
 
 /// The columns of gbar_check.csv the settling table reads.
 #[derive(Clone, Debug, Deserialize)]
@@ -445,10 +445,13 @@ pub struct GbarSettling {
     pub termination: String,
     pub objective: f64,
     pub active_walls: u32,
+    /// The smallest mean L2 error (to G_bar) measured against this G_bar.
+    pub smallest_l2: f64,
 }
 
-/// An objective below this (a squared L2 distance to f*) counts as f* reproduced exactly.
-pub const EXACT_OBJECTIVE: f64 = 1e-10;
+/// G_bar reproduces f* when its L2 distance to f* (the square root of its objective) is below
+/// this fraction of the smallest mean L2 error measured against it.
+pub const REPRODUCED_FRACTION: f64 = 0.01;
 
 impl GbarSettling {
     /// The drift in the second half as a fraction of the smallest loss.
@@ -466,7 +469,7 @@ impl GbarSettling {
     pub fn why(&self) -> &'static str {
         if self.verdict() == "settled" {
             "–"
-        } else if self.objective < EXACT_OBJECTIVE {
+        } else if self.objective.sqrt() < REPRODUCED_FRACTION * self.smallest_l2 {
             "projection not unique (f* reproduced)"
         } else if self.active_walls > 0 {
             "on the walls of Theta"
@@ -481,12 +484,15 @@ pub fn gbar_settling(checks: &[SettlingInput], sum: &[SummaryRow]) -> Vec<GbarSe
     checks
         .iter()
         .map(|c| {
-            let smallest_d3 = sum
-                .iter()
-                .filter(|r| r.setting == c.setting && r.gate_fit == c.gate && r.quantity == Quantity::Loss(smoe_metrics::LossKind::D3))
-                .map(|r| r.mean)
-                .filter(|m| m.is_finite())
-                .fold(f64::INFINITY, f64::min);
+            let smallest = |q: Quantity| {
+                sum.iter()
+                    .filter(|r| r.setting == c.setting && r.gate_fit == c.gate && r.quantity == q)
+                    .map(|r| r.mean)
+                    .filter(|m| m.is_finite())
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let smallest_d3 = smallest(Quantity::Loss(smoe_metrics::LossKind::D3));
+            let smallest_l2 = smallest(Quantity::L2Error);
             GbarSettling {
                 setting: c.setting.clone(),
                 gate: c.gate,
@@ -496,6 +502,7 @@ pub fn gbar_settling(checks: &[SettlingInput], sum: &[SummaryRow]) -> Vec<GbarSe
                 termination: c.termination.clone().unwrap_or_default(),
                 objective: c.objective.unwrap_or(f64::NAN),
                 active_walls: c.active_walls.unwrap_or(0),
+                smallest_l2,
             }
         })
         .collect()
@@ -571,6 +578,8 @@ mod tests {
         .unwrap();
         let d3 = Quantity::Loss(smoe_metrics::LossKind::D3);
         let sum = vec![
+            row("relu", Gate::Sigmoid, Quantity::L2Error, 0.01),
+            row("lin", Gate::Sigmoid, Quantity::L2Error, 1e-5),
             row("relu", Gate::Sigmoid, d3, 4.0),
             row("relu", Gate::Sigmoid, d3, 1.0),
             row("relu", Gate::Sigmoid, Quantity::Start(smoe_metrics::LossKind::D3), 0.1),
