@@ -39,9 +39,13 @@ pub struct LowerBoundRow {
     pub max_l2_sqrt_n: f64,
 }
 
+/// G_bars that are not settled: (experiment, setting, gate name) -> why (see the settling table).
+pub type Unsettled = BTreeMap<(String, String, String), String>;
+
 /// The claims table: one row per theory entry, fit and estimator, judged on the upper half of
-/// the n grid, plus the rows of the lower-bound experiments; the rules are written above it.
-pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread, lower: &[LowerBoundRow]) -> String {
+/// the n grid, plus the rows of the lower-bound experiments; the rules are written above it. A
+/// row measured against a G_bar that is not settled says so beside its verdict.
+pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread, lower: &[LowerBoundRow], unsettled: &Unsettled) -> String {
     let mut s = String::new();
     s.push_str(&RULES.describe());
     s.push_str("\n\n| theorem (NeurIPS numbering) | kind | experiment / setting / fit | quantity | estimator | predicted | upper half: slope [95% CI] | truth spread (sd, draws) | full range: slope | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");
@@ -70,6 +74,12 @@ pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpr
                         ));
                         let e = sp.map_or(e, |(sd, _)| e.widened(*sd));
                         let verdict = RULES.judge(kind, &e);
+                        let caveat = match f.target {
+                            smoe_experiment::rows::Target::Gbar => unsettled
+                                .get(&(exp.id().to_string(), st.name.clone(), f.gate.name().to_string()))
+                                .map_or(String::new(), |why| format!(" (G_bar not settled: {why})")),
+                            smoe_experiment::rows::Target::Truth => String::new(),
+                        };
                         let predicted = match kind {
                             ClaimKind::UpperBound { exponent, log_factor: true } => format!("≤ {} (log factor)", f2(exponent)),
                             ClaimKind::UpperBound { exponent, .. } => format!("≤ {}", f2(exponent)),
@@ -79,7 +89,7 @@ pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpr
                         };
                         let _ = writeln!(
                             s,
-                            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | {} [{}, {}] | {} | {} | **{}** |",
+                            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | {} [{}, {}] | {} | {} | **{}**{caveat} |",
                             th.source,
                             match th.claim {
                                 ClaimType::None => "no theorem",

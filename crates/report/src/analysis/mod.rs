@@ -13,7 +13,7 @@ mod sensitivity;
 mod spread;
 mod summary;
 
-pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, RULES};
+pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, Unsettled, RULES};
 pub use comparison::{comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};

@@ -297,8 +297,17 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         lb_tables.push_str(&lower_bound_markdown(exp, &l.fits, &l.pairs));
     }
     let comps: Vec<GateComparison> = main.iter().flat_map(|(e, l)| comparisons(e, &l.fits)).collect();
+    let mut unsettled = std::collections::BTreeMap::new();
+    for (exp, l) in &main {
+        let path = root.paths(exp).gbar_check();
+        if path.exists() {
+            for g in gbar_settling(&store::read_csv(&path)?, &l.sum).into_iter().filter(|g| g.verdict() != "settled") {
+                unsettled.insert((exp.id().to_string(), g.setting.clone(), g.gate.name().to_string()), g.why().to_string());
+            }
+        }
+    }
     if !main.is_empty() {
-        let claims = claims_markdown(&main_exps, &main_rates, &spread, &lb_rows);
+        let claims = claims_markdown(&main_exps, &main_rates, &spread, &lb_rows, &unsettled);
         let mut c = format!("# Claims of the paper against the data\n\n{claims}");
         if !comps.is_empty() {
             let _ = write!(
