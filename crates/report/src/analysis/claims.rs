@@ -45,7 +45,13 @@ pub type Unsettled = BTreeMap<(String, String, String), String>;
 /// The claims table: one row per theory entry, fit and estimator, judged on the upper half of
 /// the n grid, plus the rows of the lower-bound experiments; the rules are written above it. A
 /// row measured against a G_bar that is not settled says so beside its verdict.
-pub fn claims_markdown(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread, lower: &[LowerBoundRow], unsettled: &Unsettled) -> String {
+pub fn claims_markdown(
+    exps: &[Experiment],
+    rates: &[RateRow],
+    spread: &TruthSpread,
+    lower: &[LowerBoundRow],
+    unsettled: &Unsettled,
+) -> String {
     let mut s = String::new();
     s.push_str(&RULES.describe());
     s.push_str("\n\n| theorem (NeurIPS numbering) | kind | experiment / setting / fit | quantity | estimator | predicted | upper half: slope [95% CI] | truth spread (sd, draws) | full range: slope | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");

@@ -46,6 +46,9 @@ pub enum Content {
     Gates { estimator: String },
     /// Per-atom errors, one panel per fit.
     Atoms { estimator: String },
+    /// A two-point (lower-bound) experiment: both members' mean losses and the loss between
+    /// them, one panel per loss.
+    Pair { estimator: String },
 }
 
 /// Every figure of an experiment, in the order of figures/REPORT.md.
@@ -90,6 +93,16 @@ pub fn figure_specs(exp: &Experiment) -> Vec<FigureSpec> {
             Layout::Grid,
             Content::Atoms { estimator: e.clone() },
         ));
+    }
+    if exp.settings.iter().any(|s| s.two_point.is_some()) {
+        for (e, _) in &exp.estimators {
+            out.push(spec(
+                format!("{id}_pair_{e}"),
+                Some(format!("{id}, estimator `{e}`: the lower-bound experiment: each member's mean loss against n (member two moves with n along the two-point construction), and the loss between the members (grey dashed), which no estimator's worst case can beat while the members' regression functions stay within about n^-1/2 of each other (figures/lower_bound.md)")),
+                Layout::Grid,
+                Content::Pair { estimator: e.clone() },
+            ));
+        }
     }
     for (e, _) in &exp.estimators {
         for (si, s) in exp.settings.iter().enumerate() {
@@ -290,6 +303,45 @@ impl Curves<'_> {
         panels
     }
 
+    fn pair_panels(&self, est: &str, pairs: &[smoe_experiment::rows::PairRow]) -> Vec<Panel> {
+        let members: Vec<&smoe_experiment::plan::Setting> = self.exp.settings.iter().filter(|s| s.two_point.is_some()).collect();
+        let Some(first) = members.first() else { return Vec::new() };
+        let Some(f) = first.fits.first() else { return Vec::new() };
+        f.losses
+            .iter()
+            .map(|&l| {
+                let q = Quantity::Loss(l);
+                let mut series: Vec<Series> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| self.series(format!("member {}: {q}", s.name), Palette::Other(i), curve(&s.name, f.gate, est, q), false))
+                    .collect();
+                let mut sep: Vec<Point> = pairs
+                    .iter()
+                    .filter(|p| p.quantity == q && p.loss_between > 0.0)
+                    .map(|p| Point { n: p.n as f64, mean: p.loss_between, sd: 0.0 })
+                    .collect();
+                sep.sort_by(|a, b| a.n.total_cmp(&b.n));
+                if sep.len() >= 2 {
+                    series.push(Series {
+                        label: "loss between the members".into(),
+                        palette: Palette::Other(7),
+                        points: sep,
+                        fit: None,
+                        dashed: true,
+                        reference: true,
+                    });
+                }
+                Panel {
+                    title: format!("{}: {q} ({est})", self.exp.id()),
+                    y_label: format!("{q} (mean over replications)"),
+                    x_label: "sample size n".into(),
+                    series,
+                }
+            })
+            .collect()
+    }
+
     fn estimators_panels(&self) -> Vec<Panel> {
         if self.exp.estimators.len() < 2 {
             return Vec::new();
@@ -352,5 +404,6 @@ fn raw_panels(exp: &Experiment, spec: &FigureSpec, loaded: &Results) -> Vec<Pane
         Content::Estimators => c.estimators_panels(),
         Content::Gates { estimator } => c.gates_panels(estimator),
         Content::Atoms { estimator } => c.atoms_panels(estimator),
+        Content::Pair { estimator } => c.pair_panels(estimator, &loaded.pairs),
     }
 }
