@@ -93,3 +93,29 @@ fn the_homogeneity_quotient_loss_is_zero_on_the_orbit() {
     assert!(l2_error(&off, &t, &x) > 1e-3);
     assert!(voronoi_loss(LossKind::D1h, &off, &t).total > 0.1);
 }
+
+/// Linear experts at a zero gate slope are not identified at all in an over-fitted cell: two
+/// copies of a true atom with equal gates and intercepts b* + delta and b* - delta give exactly f*
+/// for every delta (the gates are constants, and sum_i sigmoid(beta0_i)(a.x + b_i) depends on the
+/// intercepts only through their gate-weighted sum), while D2,r grows like 2 delta^r. So no
+/// estimator can drive D2,r to zero in the worst case, whatever n.
+#[test]
+fn linear_experts_in_an_over_fitted_cell_are_not_identified() {
+    let x = draw_inputs(5000, 4, &mut seed::stream(12, &[("purpose", "x")]));
+    let t = regime1_truth(Expert::Linear);
+    for delta in [0.01, 0.3, 1.5] {
+        let mut atoms = t.atoms();
+        let w = sigmoid(atoms[0].beta0);
+        let mut first = atoms[0].clone();
+        first.beta0 = logit(w / 2.0);
+        let mut second = first.clone();
+        first.b += delta;
+        second.b -= delta;
+        atoms[0] = first;
+        atoms.push(second);
+        let split = Mixture::from_atoms(Gate::Sigmoid, Expert::Linear, &atoms).unwrap();
+        assert!(l2_error(&split, &t, &x) < 1e-12, "delta {delta}: the same regression function");
+        let d2 = voronoi_loss(LossKind::D2 { r: 2.0 }, &split, &t).total;
+        assert!((d2 - 2.0 * delta * delta).abs() < 1e-9, "delta {delta}: D2,2 = {d2}, expected {}", 2.0 * delta * delta);
+    }
+}
