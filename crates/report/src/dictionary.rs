@@ -414,6 +414,12 @@ pub const SUMMARY: Table = Table {
         ),
         col("at_walls", Integer, "fits", "Fits with at least one parameter on a wall of Theta (or beyond it, for the unconstrained SGD)."),
         col("fits_with_empty_cells", Integer, "fits", "Fits with at least one empty Voronoi cell (`empty_cells` > 0 in fits.parquet)."),
+        col(
+            "mean_all",
+            Scientific(6),
+            "as quantity",
+            "Mean over every fit that did not diverge and whose value is finite and positive, degenerate fits included (the paper's Voronoi losses are defined with empty cells too); equals `mean` for quantities that do not read the cells.",
+        ),
     ],
 };
 

@@ -138,11 +138,15 @@ pub struct SummaryRow {
     pub at_walls: usize,
     #[serde(rename = "fits_with_empty_cells")]
     pub empty_cells: usize,
+    /// Mean over every fit whose value is finite and positive, degenerate fits included (the
+    /// paper's reading: its Voronoi losses are defined with empty cells too).
+    #[serde(serialize_with = "sci6")]
+    pub mean_all: f64,
 }
 
 impl SummaryRow {
     /// The columns of summary.csv.
-    pub const HEADER: [&'static str; 15] = [
+    pub const HEADER: [&'static str; 16] = [
         "experiment",
         "setting",
         "gate_fit",
@@ -158,5 +162,6 @@ impl SummaryRow {
         "not_converged",
         "at_walls",
         "fits_with_empty_cells",
+        "mean_all",
     ];
 }

@@ -217,7 +217,7 @@ fn a_column_without_an_entry_fails_naming_it() {
     // from a CSV header or a struct's fields: no type
     let mut header = names(&SUMMARY.columns.iter().map(|c| c.name).collect::<Vec<_>>());
     header.push(("fits_diverged".into(), None));
-    assert!(compare(&SUMMARY, &header)[0].contains("`fits_diverged` (position 16) has no entry"));
+    assert!(compare(&SUMMARY, &header)[0].contains("`fits_diverged` (position 17) has no entry"));
 
     let mut dropped = columns(&RATES);
     dropped.retain(|(n, _)| n != "delta_aic");

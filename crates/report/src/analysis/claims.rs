@@ -54,6 +54,12 @@ pub fn claims_markdown(
 ) -> String {
     let mut s = String::new();
     s.push_str(&RULES.describe());
+    let _ = write!(
+        s,
+        " A slope is fitted only on the values of n where at least {:.0}% of the fits are usable (degenerate fits, whose Voronoi cells of the target are not all occupied, are left out of the quantities that read the cells): where most fits are degenerate, the mean of the rest is the mean of a selected minority; when fewer than half of the range's values of n (or fewer than {}) are so populated the row says *no slope*.",
+        100.0 * crate::analysis::MIN_USABLE_SHARE,
+        crate::analysis::MIN_N_VALUES
+    );
     s.push_str("\n\n| theorem (NeurIPS numbering) | kind | experiment / setting / fit | quantity | estimator | predicted | upper half: slope [95% CI] | truth spread (sd, draws) | full range: slope | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for exp in exps {
         for st in &exp.settings {
@@ -61,9 +67,26 @@ pub fn claims_markdown(
                 for th in &f.theory {
                     for (est, _) in &exp.estimators {
                         let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity);
-                        let Some(full) = find_rate(rates, &key) else { continue };
-                        let Some(upper) = find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf)) else { continue };
                         let kind = th.claim_kind();
+                        let (Some(full), Some(upper)) =
+                            (find_rate(rates, &key), find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf)))
+                        else {
+                            // no slope: too few values of n with enough usable fits (see rates)
+                            let _ = writeln!(
+                                s,
+                                "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | – | – | – | **no slope**: too few values of n (upper half) with at least half of their fits usable; degenerate fits in figures/convergence.md |",
+                                th.source,
+                                kind_label(th.claim, kind),
+                                exp.id(),
+                                st.name,
+                                f.gate,
+                                f.target.name(),
+                                th.quantity,
+                                est,
+                                predicted(kind),
+                            );
+                            continue;
+                        };
                         let e = SlopeEvidence {
                             slope: upper.slope,
                             ci_low: upper.ci_low,
@@ -86,28 +109,18 @@ pub fn claims_markdown(
                                 .map_or(String::new(), |why| format!(" (G_bar not settled: {why})")),
                             smoe_experiment::rows::Target::Truth => String::new(),
                         };
-                        let predicted = match kind {
-                            ClaimKind::UpperBound { exponent, log_factor: true } => format!("≤ {} (log factor)", f2(exponent)),
-                            ClaimKind::UpperBound { exponent, .. } => format!("≤ {}", f2(exponent)),
-                            ClaimKind::LowerBound { exponent } => format!("worst case ≥ {}", f2(exponent)),
-                            ClaimKind::SlowRate => "slower than any power".into(),
-                            ClaimKind::NoTheorem => "–".into(),
-                        };
                         let _ = writeln!(
                             s,
                             "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | {} [{}, {}] | {} | {} | **{}**{caveat} |",
                             th.source,
-                            match th.claim {
-                                ClaimType::None => "no theorem",
-                                _ => kind.label(),
-                            },
+                            kind_label(th.claim, kind),
                             exp.id(),
                             st.name,
                             f.gate,
                             f.target.name(),
                             th.quantity,
                             est,
-                            predicted,
+                            predicted(kind),
                             f2(e.slope),
                             f2(e.ci_low),
                             f2(e.ci_high),
@@ -141,6 +154,24 @@ pub fn claims_markdown(
         }
     }
     s
+}
+
+fn kind_label(claim: ClaimType, kind: ClaimKind) -> &'static str {
+    match claim {
+        ClaimType::None => "no theorem",
+        _ => kind.label(),
+    }
+}
+
+/// What a claim of this kind predicts, as the table prints it.
+fn predicted(kind: ClaimKind) -> String {
+    match kind {
+        ClaimKind::UpperBound { exponent, log_factor: true } => format!("≤ {} (log factor)", f2(exponent)),
+        ClaimKind::UpperBound { exponent, .. } => format!("≤ {}", f2(exponent)),
+        ClaimKind::LowerBound { exponent } => format!("worst case ≥ {}", f2(exponent)),
+        ClaimKind::SlowRate => "slower than any power".into(),
+        ClaimKind::NoTheorem => "–".into(),
+    }
 }
 
 /// Counts of verdicts in a claims table, for the README's summary line.

@@ -18,7 +18,7 @@ pub use comparison::{comparison_markdown, comparisons, GateComparison, COMPARED,
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
 pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};
-pub use rates::{bootstrap_label, rates};
+pub use rates::{bootstrap_label, min_cells, rates, well_populated, MIN_N_VALUES, MIN_USABLE_SHARE};
 pub use replication::{best_candidate, candidates, protocol_search_markdown, replication_markdown, status_rule, Ours};
 pub use sensitivity::sensitivity_markdown;
 pub use spread::{base_of, spread_markdown, truth_spread};
@@ -58,14 +58,19 @@ pub struct Group<'a> {
 }
 
 /// Group a fits table by (setting, fit, estimator, quantity) in config order (for each fit: its
-/// losses, then [`Quantity::FIT`], then each loss at the start), then by n.
+/// losses, then [`Quantity::FIT`], then each loss at the start, then each loss against the start), then by n.
 pub fn grouped<'a>(exp: &'a Experiment, fits: &'a [FitRow]) -> Vec<Group<'a>> {
     let mut out = Vec::new();
     for s in &exp.settings {
         for f in &s.fits {
             for (e, _) in &exp.estimators {
-                let qs =
-                    f.losses.iter().map(|&l| Quantity::Loss(l)).chain(Quantity::FIT).chain(f.losses.iter().map(|&l| Quantity::Start(l)));
+                let qs = f
+                    .losses
+                    .iter()
+                    .map(|&l| Quantity::Loss(l))
+                    .chain(Quantity::FIT)
+                    .chain(f.losses.iter().map(|&l| Quantity::Start(l)))
+                    .chain(f.losses.iter().map(|&l| Quantity::VsStart(l)));
                 for quantity in qs {
                     // per-fit quantities repeat on every loss row of a fit: take the first loss's
                     let loss = quantity.loss().unwrap_or(f.losses[0]);
@@ -89,8 +94,10 @@ fn usable(r: &FitRow, v: f64) -> bool {
 
 /// Whether a quantity reads the fit's Voronoi cells (a loss, or a per-atom error by cell): such a
 /// quantity is left out for a degenerate fit, one that leaves a cell of its target empty.
+/// A loss against the fit's own start reads the start's cells, not the target's: the target's
+/// degeneracy does not apply to it.
 pub fn uses_cells(q: Quantity) -> bool {
-    !matches!(q, Quantity::L2Error | Quantity::L2ToTruth | Quantity::ExpertErrMatched | Quantity::Displacement)
+    !matches!(q, Quantity::L2Error | Quantity::L2ToTruth | Quantity::ExpertErrMatched | Quantity::Displacement | Quantity::VsStart(_))
 }
 
 /// A fit that leaves a Voronoi cell of its target empty (e.g. every atom in one cell).

@@ -20,7 +20,7 @@ pub const EXPLAINS: f64 = 0.2;
 /// The rule of the status column, in words.
 pub fn status_rule() -> String {
     format!(
-        "Status of a curve: *replicated* when the slope of log(mean loss) on log(n) over the full n range (the paper's fit) is within {EXPONENT_TOL} of the paper's exponent and the mean loss is within a factor {MAGNITUDE_FACTOR} of the paper's at both n = 1e3 and n = 1e5 (where the paper's magnitudes are available; where they are not, the exponent alone decides); *partially* when only the exponent matches; *not replicated* otherwise. Distance to the paper's curve (for choosing a protocol candidate): the mean absolute gap, in decades, between our fitted line and the paper's line over log10 n in [3, 5]; where the paper gives only an exponent, half the exponent gap (the gap of two lines that meet at n = 1e4). A candidate *explains* a curve when its distance is at most {EXPLAINS} decades."
+        "Status of a curve: *replicated* when the slope of log(mean loss) on log(n) over the full n range (the paper's fit) is within {EXPONENT_TOL} of the paper's exponent and the mean loss is within a factor {MAGNITUDE_FACTOR} of the paper's at both n = 1e3 and n = 1e5 (where the paper's magnitudes are available; where they are not, the exponent alone decides); *partially* when only the exponent matches; *not replicated* otherwise. Distance to the paper's curve (for choosing a protocol candidate): the mean absolute gap, in decades, between our fitted line and the paper's line over log10 n in [3, 5]; where the paper gives only an exponent, half the exponent gap (the gap of two lines that meet at n = 1e4). A candidate *explains* a curve when its distance is at most {EXPLAINS} decades. Our rows read the usable fits (degenerate fits, whose Voronoi cells of the target are not all occupied, left out; no slope where fewer than half of the fits are usable at most n); where some fits are degenerate, a row marked *all fits, degenerate included* reads every fit, as the paper's means do (its Voronoi losses are defined with empty cells too), with the slope of log(mean) on log(n) by least squares."
     )
 }
 
@@ -35,6 +35,9 @@ pub struct Ours {
     pub intercept: f64,
     pub at_min: f64,
     pub at_max: f64,
+    /// Read over every fit, degenerate ones included (summary.csv's `mean_all`; slopes by least
+    /// squares of log mean on log n, as the paper fits its lines), not over the usable ones.
+    pub all_fits: bool,
 }
 
 impl Ours {
@@ -51,6 +54,9 @@ impl Ours {
     }
 
     pub fn status(&self, p: &PaperCurve) -> &'static str {
+        if !self.slope.is_finite() {
+            return "no slope (most fits degenerate)";
+        }
         let exponent_ok = (self.slope - p.exponent).abs() <= EXPONENT_TOL;
         let within = |ours: f64, theirs: Option<f64>| theirs.is_none_or(|t| ours > 0.0 && (ours / t).max(t / ours) <= MAGNITUDE_FACTOR);
         let magnitude_ok = within(self.at_min, p.at_1e3) && within(self.at_max, p.at_1e5);
@@ -71,7 +77,8 @@ pub fn ours(exp: &Experiment, sum: &[SummaryRow], rates: &[RateRow], p: &PaperCu
     for (est, _) in &exp.estimators {
         for q in qs.iter().filter(|q| quantity_of(&q.to_string())) {
             let key = RateKey::paper(exp.id(), &st.name, f.gate, est, *q);
-            let Some(full) = find_rate(rates, &key) else { continue };
+            // no rate row: too few values of n with enough usable fits; the means still show
+            let full = find_rate(rates, &key);
             let upper = find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf)).map_or(f64::NAN, |r| r.slope);
             let cells: Vec<&SummaryRow> =
                 sum.iter().filter(|r| r.setting == st.name && r.gate_fit == f.gate && &r.estimator == est && r.quantity == *q).collect();
@@ -80,15 +87,52 @@ pub fn ours(exp: &Experiment, sum: &[SummaryRow], rates: &[RateRow], p: &PaperCu
                 experiment: exp.id().into(),
                 estimator: est.clone(),
                 quantity: q.to_string(),
-                slope: full.slope,
+                slope: full.map_or(f64::NAN, |r| r.slope),
                 upper_slope: upper,
-                intercept: full.intercept,
+                intercept: full.map_or(f64::NAN, |r| r.intercept),
                 at_min: at(exp.n_values.first().copied()),
                 at_max: at(exp.n_values.last().copied()),
+                all_fits: false,
             });
+            // where degenerate fits were left out, the paper's reading beside it: every fit
+            if cells.iter().any(|r| r.degenerate > 0) {
+                let pts: Vec<(f64, f64)> = cells
+                    .iter()
+                    .filter(|r| r.mean_all.is_finite() && r.mean_all > 0.0)
+                    .map(|r| ((r.n as f64).ln(), r.mean_all.ln()))
+                    .collect();
+                let half = exp.n_values.get(exp.n_values.len() / 2).copied().unwrap_or(0) as f64;
+                let upper_pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 >= half.ln() - 1e-9).collect();
+                let (intercept, slope) = ols(&pts);
+                let at_all = |n: Option<u64>| n.and_then(|n| cells.iter().find(|r| r.n == n)).map_or(f64::NAN, |r| r.mean_all);
+                out.push(Ours {
+                    experiment: exp.id().into(),
+                    estimator: est.clone(),
+                    quantity: q.to_string(),
+                    slope,
+                    upper_slope: ols(&upper_pts).1,
+                    intercept,
+                    at_min: at_all(exp.n_values.first().copied()),
+                    at_max: at_all(exp.n_values.last().copied()),
+                    all_fits: true,
+                });
+            }
         }
     }
     out
+}
+
+/// Least squares of y on x: (intercept, slope); NaN with fewer than two points.
+fn ols(pts: &[(f64, f64)]) -> (f64, f64) {
+    if pts.len() < crate::analysis::MIN_N_VALUES {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = pts.len() as f64;
+    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / m, pts.iter().map(|p| p.1).sum::<f64>() / m);
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    (my - slope * mx, slope)
 }
 
 fn sci(x: f64) -> String {
@@ -129,12 +173,12 @@ pub fn replication_markdown(
         for (exp, sum, rates, floors) in main.iter().filter(|(e, ..)| e.id() == p.experiment) {
             for o in ours(exp, sum, rates, p, |q| p.matches_quantity(q)) {
                 let (f1, f2_) = floor_at(floors, p, &o.quantity, exp.n_values[0], *exp.n_values.last().expect("n grid"));
-                rows.push((format!("{} `{}`, {}", o.experiment, o.estimator, o.quantity), o.clone(), (f1, f2_)));
+                rows.push((format!("{} `{}`, {}{}", o.experiment, o.estimator, o.quantity, all_label(&o)), o.clone(), (f1, f2_)));
             }
         }
         if let Some(best) = best_candidate(p, search) {
             rows.push((
-                format!("best protocol candidate: {} `{}`, {}", best.experiment, best.estimator, best.quantity),
+                format!("best protocol candidate: {} `{}`, {}{}", best.experiment, best.estimator, best.quantity, all_label(&best)),
                 best,
                 (f64::NAN, f64::NAN),
             ));
@@ -157,17 +201,32 @@ pub fn replication_markdown(
     s
 }
 
+fn all_label(o: &Ours) -> &'static str {
+    if o.all_fits {
+        " (all fits, degenerate included)"
+    } else {
+        ""
+    }
+}
+
 /// The protocol candidate closest to a paper curve (over candidates and both targets).
 pub fn best_candidate(p: &PaperCurve, search: &[(&Experiment, &[SummaryRow], &[RateRow])]) -> Option<Ours> {
     candidates(p, search).into_iter().min_by(|a, b| a.distance(p).total_cmp(&b.distance(p)))
 }
 
 /// Every candidate of the protocol search of a paper curve's family, scored against the fit's
-/// target and against the split start.
+/// target and, for a curve whose target the paper leaves open (G_bar), against the split start.
 pub fn candidates(p: &PaperCurve, search: &[(&Experiment, &[SummaryRow], &[RateRow])]) -> Vec<Ours> {
     let mut out = Vec::new();
     for (exp, sum, rates) in search.iter().filter(|(e, ..)| e.stream_key() == p.experiment) {
-        out.extend(ours(exp, sum, rates, p, |q| p.matches_quantity(q.strip_prefix("vs_start:").unwrap_or(q))));
+        out.extend(
+            ours(exp, sum, rates, p, |q| match q.strip_prefix("vs_start:") {
+                Some(l) => p.target == "G_bar" && p.matches_quantity(l),
+                None => p.matches_quantity(q),
+            })
+            .into_iter()
+            .filter(|o| o.slope.is_finite()),
+        );
     }
     out
 }
@@ -198,10 +257,11 @@ pub fn protocol_search_markdown(curves: &[PaperCurve], search: &[(&Experiment, &
             let target = if o.quantity.starts_with("vs_start:") { "split start" } else { &p.target };
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {} | {} / {} | {} / {} | {} | {} |",
+                "| `{}` | {} | {}{} | {} / {} | {} / {} | {} | {} |",
                 o.estimator,
                 target,
                 o.quantity.strip_prefix("vs_start:").unwrap_or(&o.quantity),
+                all_label(o),
                 f2(o.slope),
                 f2(o.upper_slope),
                 sci(o.at_min),

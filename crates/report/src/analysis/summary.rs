@@ -14,6 +14,8 @@ pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
         for ((&n, rows), cell) in g.by_n.iter().zip(cells) {
             let vals = cell.losses;
             let s = summarise(&vals);
+            let all: Vec<f64> = rows.iter().filter_map(|r| g.quantity.value(r).filter(|&v| super::usable(r, v))).collect();
+            let mean_all = if all.is_empty() { f64::NAN } else { all.iter().sum::<f64>() / all.len() as f64 };
             let degenerate = if super::uses_cells(g.quantity) { rows.iter().filter(|r| super::degenerate(r)).count() } else { 0 };
             out.push(SummaryRow {
                 experiment: exp.id().into(),
@@ -31,6 +33,7 @@ pub fn summary(exp: &Experiment, fits: &[FitRow]) -> Vec<SummaryRow> {
                 not_converged: rows.iter().filter(|r| not_converged(r.termination)).count(),
                 at_walls: rows.iter().filter(|r| r.active_walls() > 0).count(),
                 empty_cells: rows.iter().filter(|r| r.empty_cells > 0).count(),
+                mean_all,
             });
         }
     }

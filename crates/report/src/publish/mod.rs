@@ -426,7 +426,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
 /// Largest fraction of the smallest mean D3 by which G_bar may move for D3 to be read as a rate.
 pub const GBAR_SETTLED_FRACTION: f64 = 0.01;
 
-pub const GBAR_RULE: &str = "For every G_bar (the least-squares fit over Theta to a noiseless reference sample, docs/PROTOCOL.md 4): how far it moved in the second half of its iteration budget (drift, D3) against the smallest mean D3 measured against it (any estimator, any n); the D3 shift between two independent reference samples is shown beside it. *Settled* when the drift is at most 1% of that smallest value. Where a G_bar is not settled, the last column says why, from its own numbers: *projection not unique* when its L2 distance to f* (the square root of its objective) is below 1% of the smallest mean L2 error measured against it, so that f* is reproduced to within what the fits can resolve and a continuum of mixing measures attains the minimum (with k > k* an atom can be switched off); *on the walls of Theta* when entries sit on the box; *still moving* otherwise.";
+pub const GBAR_RULE: &str = "For every G_bar (the least-squares fit over Theta to a noiseless reference sample, docs/PROTOCOL.md 4): how far it moved in the second half of its iteration budget (drift, D3) against the smallest mean D3 measured against it (any estimator, any n; where every fit of a cell is degenerate, the mean over all of them); the D3 shift between two independent reference samples is shown beside it. *Settled* when the drift is at most 1% of that smallest value. Where a G_bar is not settled, the last column says why, from its own numbers: *projection not unique* when its L2 distance to f* (the square root of its objective) is below 1% of the smallest mean L2 error measured against it, so that f* is reproduced to within what the fits can resolve and a continuum of mixing measures attains the minimum (with k > k* an atom can be switched off); *on the walls of Theta* when entries sit on the box; *still moving* otherwise.";
 
 /// The columns of gbar_check.csv the settling table reads.
 #[derive(Clone, Debug, Deserialize)]
@@ -468,7 +468,7 @@ impl GbarSettling {
         self.d3_drift / self.smallest_d3
     }
     pub fn verdict(&self) -> &'static str {
-        if self.fraction() <= GBAR_SETTLED_FRACTION {
+        if self.smallest_d3.is_finite() && self.fraction() <= GBAR_SETTLED_FRACTION {
             "settled"
         } else {
             "not settled"
@@ -496,7 +496,8 @@ pub fn gbar_settling(checks: &[SettlingInput], sum: &[SummaryRow]) -> Vec<GbarSe
             let smallest = |q: Quantity| {
                 sum.iter()
                     .filter(|r| r.setting == c.setting && r.gate_fit == c.gate && r.quantity == q)
-                    .map(|r| r.mean)
+                    // where every fit of a cell is degenerate, the mean over all of them
+                    .map(|r| if r.mean.is_finite() { r.mean } else { r.mean_all })
                     .filter(|m| m.is_finite())
                     .fold(f64::INFINITY, f64::min)
             };
@@ -570,6 +571,7 @@ mod tests {
             not_converged: 0,
             at_walls: 0,
             empty_cells: 0,
+            mean_all: mean,
         }
     }
 
