@@ -68,22 +68,26 @@ pub fn claims_markdown(
                     for (est, _) in &exp.estimators {
                         let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity);
                         let kind = th.claim_kind();
+                        // the columns every row has: claim, kind, where, quantity, estimator, prediction
+                        let head = format!(
+                            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} |",
+                            th.source,
+                            kind_label(th.claim, kind),
+                            exp.id(),
+                            st.name,
+                            f.gate,
+                            f.target.name(),
+                            th.quantity,
+                            est,
+                            predicted(kind)
+                        );
                         let (Some(full), Some(upper)) =
                             (find_rate(rates, &key), find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf)))
                         else {
                             // no slope: too few values of n with enough usable fits (see rates)
                             let _ = writeln!(
                                 s,
-                                "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | – | – | – | **no slope**: too few values of n (upper half) with at least half of their fits usable; degenerate fits in figures/convergence.md |",
-                                th.source,
-                                kind_label(th.claim, kind),
-                                exp.id(),
-                                st.name,
-                                f.gate,
-                                f.target.name(),
-                                th.quantity,
-                                est,
-                                predicted(kind),
+                                "{head} – | – | – | **no slope**: too few values of n (upper half) with at least half of their fits usable; degenerate fits in figures/convergence.md |"
                             );
                             continue;
                         };
@@ -111,16 +115,7 @@ pub fn claims_markdown(
                         };
                         let _ = writeln!(
                             s,
-                            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} | {} [{}, {}] | {} | {} | **{}**{caveat} |",
-                            th.source,
-                            kind_label(th.claim, kind),
-                            exp.id(),
-                            st.name,
-                            f.gate,
-                            f.target.name(),
-                            th.quantity,
-                            est,
-                            predicted(kind),
+                            "{head} {} [{}, {}] | {} | {} | **{}**{caveat} |",
                             f2(e.slope),
                             f2(e.ci_low),
                             f2(e.ci_high),
