@@ -270,13 +270,12 @@ pub fn protocol_search_markdown(curves: &[PaperCurve], search: &[(&Experiment, &
                 if o.distance(p) <= EXPLAINS { "yes" } else { "no" }
             );
         }
-        // per candidate (estimator name and target), the best reading of the loss for this curve
+        // per candidate, its best reading of this curve (loss variant, and for a curve against
+        // G_bar the target or the split start)
         let mut best_here: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
         for o in &c {
-            let key = format!("{} vs {}", o.estimator, if o.quantity.starts_with("vs_start:") { "split start" } else { "target" });
-            let d = o.distance(p);
-            let e = best_here.entry(key).or_insert(f64::INFINITY);
-            *e = e.min(d);
+            let e = best_here.entry(o.estimator.clone()).or_insert(f64::INFINITY);
+            *e = e.min(o.distance(p));
         }
         for (k, d) in best_here {
             per_candidate.entry(k).or_default().push(d);
@@ -286,8 +285,9 @@ pub fn protocol_search_markdown(curves: &[PaperCurve], search: &[(&Experiment, &
         .into_iter()
         .map(|(k, v)| (k, v.iter().cloned().fold(0.0, f64::max), v.iter().filter(|d| **d <= EXPLAINS).count(), v.len()))
         .collect();
-    overall.sort_by(|a, b| a.1.total_cmp(&b.1));
-    s.push_str("\n**One candidate for every curve?** The largest distance of each candidate over the curves it can be scored on, best first:\n\n| candidate | curves | explained (distance ≤ 0.2) | largest distance (decades) |\n|---|---|---|---|\n");
+    // most curves scored first, then the smallest largest distance
+    overall.sort_by(|a, b| b.3.cmp(&a.3).then(a.1.total_cmp(&b.1)));
+    s.push_str("\n**One candidate for every curve?** For each candidate, its best reading of each curve (loss variant; for a curve against G_bar, the target or the split start), then the largest distance over the curves it can be scored on; candidates scored on the most curves first, then best first:\n\n| candidate | curves | explained (distance ≤ 0.2) | largest distance (decades) |\n|---|---|---|---|\n");
     for (k, worst, explained, total) in overall.iter().take(10) {
         let _ = writeln!(s, "| `{k}` | {total} | {explained} | {} |", f2(*worst));
     }
