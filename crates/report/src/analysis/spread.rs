@@ -57,6 +57,8 @@ pub fn truth_spread(exps: &[Experiment], rates: &[RateRow]) -> TruthSpread {
 pub fn spread_markdown(exps: &[Experiment], truths: &[Experiment], rates: &[RateRow]) -> String {
     let d = draws(truths, rates);
     let mut s = String::from("| experiment / setting / fit | estimator | quantity | single truth (the experiment's) | per truth draw (TV) | mean ± sd across draws |\n|---|---|---|---|---|---|\n");
+    // a quantity with two theory entries (e.g. a slow rate and a lower bound) gets one row
+    let mut seen = std::collections::BTreeSet::new();
     for exp in exps {
         for st in &exp.settings {
             for f in &st.fits {
@@ -64,6 +66,9 @@ pub fn spread_markdown(exps: &[Experiment], truths: &[Experiment], rates: &[Rate
                     for (est, _) in &exp.estimators {
                         let key = (exp.id().to_string(), st.name.clone(), f.gate.name().to_string(), est.clone(), th.quantity.to_string());
                         let Some(v) = d.get(&key) else { continue };
+                        if !seen.insert(key.clone()) {
+                            continue;
+                        }
                         let single = rates
                             .iter()
                             .find(|r| {
