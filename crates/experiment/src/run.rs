@@ -108,7 +108,10 @@ impl<'a> Context<'a> {
                 let loss = voronoi_loss(kind, &mixture, target);
                 // atom errors in the gauge the loss uses (the canonical one for softmax gates)
                 let errs = if mixture.spec.gate == Gate::Softmax {
-                    let (f, t) = (canonical_softmax_gauge(&mixture), canonical_softmax_gauge(target));
+                    // a sigmoid target (a softmax fit scored against a sigmoid truth) has no
+                    // softmax gauge: only a softmax-gated mixture is put in it
+                    let t = if target.spec.gate == Gate::Softmax { canonical_softmax_gauge(target) } else { target.clone() };
+                    let f = canonical_softmax_gauge(&mixture);
                     split_atom_errors(&atom_errors(&f, &t, &loss.cells, x_eval))
                 } else {
                     split_atom_errors(&atom_errors(&mixture, target, &loss.cells, x_eval))
