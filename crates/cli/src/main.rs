@@ -68,6 +68,16 @@ enum Command {
         #[arg(required = true)]
         configs: Vec<PathBuf>,
     },
+    /// Carry results across a code change that leaves them unchanged: rerun one replication per
+    /// cell and every G_bar with the current code, and if all are bitwise equal to what the
+    /// code of commit FROM wrote, mark the results current (data/<experiment>/recertified.json).
+    Recertify {
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+        /// The commit whose code produced the committed results.
+        #[arg(long)]
+        from: String,
+    },
     /// Check every file recorded in data/manifest.json.
     Verify,
     /// Benchmark the kernel and single fits; time the SGD sweep of the given configs with 1 and 2 threads.
@@ -124,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rates { configs } => commands::rates_all(root, configs)?,
         Command::Figures { configs } => commands::figures(root, configs)?,
         Command::Tables { configs } => commands::tables(root, configs)?,
+        Command::Recertify { configs, from } => commands::recertify(root, configs, from, cli.quiet)?,
         Command::Verify => commands::verify_all(root)?,
         Command::Bench { configs } => commands::bench(root, configs)?,
         Command::DataDictionary => commands::data_dictionary(root)?,

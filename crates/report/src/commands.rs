@@ -75,6 +75,11 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     if !merged.pairs.is_empty() {
         store::write_csv(&paths.pair_check(), &PairRow::HEADER, &merged.pairs)?;
     }
+    // results of a full run carry no recertification of an earlier run's
+    let rec = crate::recertify::record_path(paths);
+    if rec.exists() {
+        std::fs::remove_file(&rec).map_err(ReportError::io(&rec))?;
+    }
     let fp = paths.fingerprint_file();
     atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))?;
     Ok(merged.fits.len())
@@ -156,6 +161,33 @@ pub fn figures(root: &Path, configs: &[PathBuf]) -> Result<()> {
 pub fn tables(root: &Path, configs: &[PathBuf]) -> Result<()> {
     let exps = load(configs)?;
     publish::tables(&exps, &Root::open(root)?)
+}
+
+/// `smoe recertify`: carry the results of `configs` from the code of commit `from` (in the git
+/// repository at `root`) to the current code, if a sample of their units and every G_bar rerun
+/// bit for bit equal ([`crate::recertify`]).
+pub fn recertify(root: &Path, configs: &[PathBuf], from: &str, quiet: bool) -> Result<()> {
+    let exps = load(configs)?;
+    let root = Root::open(root)?;
+    let (commit, from_code) = crate::recertify::code_fingerprint_at(&root.dir, from)?;
+    eprintln!("recertify: code of {commit} is {from_code}; current code is {}", root.code);
+    for e in &exps {
+        let t0 = Instant::now();
+        match crate::recertify::recertify(e, &root, &commit, &from_code, quiet)? {
+            crate::recertify::Outcome::AlreadyCurrent => eprintln!("{}: results are current; nothing to recertify", e.id()),
+            crate::recertify::Outcome::Recertified(s) => eprintln!(
+                "{}: recertified {} -> {}: {} of {} units and {} G_bars rerun, all bitwise equal; {:.1} s",
+                e.id(),
+                s.from_fingerprint,
+                s.to_fingerprint,
+                s.units_checked,
+                s.units_total,
+                s.gbars_checked,
+                t0.elapsed().as_secs_f64()
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// `smoe verify`: every file of the manifest; an error if any does not match.

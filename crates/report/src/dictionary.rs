@@ -477,7 +477,7 @@ pub const FLOOR: Table = Table {
     in_git: true,
     one_row_per: "loss and sample size of a fit",
     key: &["setting", "gate_fit", "quantity", "n"],
-    about: "One row per setting, fitted gate, loss and n: the Cramér-Rao floor of the loss, what an unbiased estimator of the fit's target could at best reach from n observations. Parameters are drawn from N(target, I^+ / n), I = E[grad f grad f^T] / nu the Fisher information of one observation at the target (I^+ its pseudo-inverse: directions that are not identified get no variance, so the floor bounds what is identified) and pushed through the loss. A mean loss below the floor cannot be an estimator's error (e.g. an optimiser that never left a start near the target). Fits against G* whose gate differs from the truth's, and moving two-point truths, get no floor.",
+    about: "One row per setting, fitted gate, loss and n: the Cramér-Rao floor of the loss, what an unbiased estimator of the fit's target could at best reach from n observations. Parameters are drawn from N(target, I^+ / n), I = E[grad f grad f^T] / nu the Fisher information of one observation at the target (I^+ its pseudo-inverse: directions that are not identified get no variance, so the floor bounds what is identified) and pushed through the loss. A mean loss below the floor cannot be an unbiased estimator's error (e.g. an optimiser that never left a start near the target). Fits against G* whose gate differs from the truth's, and moving two-point truths, get no floor.",
     columns: &[
         SETTING,
         GATE_FIT,

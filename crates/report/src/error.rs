@@ -58,6 +58,8 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    #[error("recertifying {experiment}: {problem}")]
+    Recertify { experiment: String, problem: String },
     #[error("{command} failed: {stderr}")]
     ChildFailed { command: String, stderr: String },
 }

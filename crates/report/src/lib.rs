@@ -21,6 +21,7 @@ pub mod figures;
 pub mod manifest;
 pub mod paper;
 pub mod publish;
+pub mod recertify;
 pub mod rows;
 pub mod store;
 

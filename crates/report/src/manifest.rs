@@ -204,7 +204,7 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
     let mut files: Vec<PathBuf> = Vec::new();
     for exp in exps {
         let p = root.paths(exp);
-        for f in [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.floor(), p.pair_check(), p.fingerprint_file()] {
+        for f in [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.floor(), p.pair_check(), crate::recertify::record_path(&p), p.fingerprint_file()] {
             if f.exists() {
                 files.push(f);
             }

@@ -122,17 +122,14 @@ pub fn ours(exp: &Experiment, sum: &[SummaryRow], rates: &[RateRow], p: &PaperCu
     out
 }
 
-/// Least squares of y on x: (intercept, slope); NaN with fewer than two points.
+/// Least squares of y on x (smoe_metrics' OLS): (intercept, slope); NaN with too few points.
 fn ols(pts: &[(f64, f64)]) -> (f64, f64) {
     if pts.len() < crate::analysis::MIN_N_VALUES {
         return (f64::NAN, f64::NAN);
     }
-    let m = pts.len() as f64;
-    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / m, pts.iter().map(|p| p.1).sum::<f64>() / m);
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let slope = sxy / sxx;
-    (my - slope * mx, slope)
+    let (x, y): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
+    let (intercept, slope, _) = smoe_metrics::ols(&x, &y);
+    (intercept, slope)
 }
 
 fn sci(x: f64) -> String {

@@ -1,0 +1,248 @@
+//! Recertification: carrying committed results across a code change that does not change them.
+//!
+//! Results are current exactly when their fingerprint (config + code) matches; any edit of the
+//! result crates makes every experiment stale, even a fix of a code path an experiment never
+//! takes. Rerunning everything costs hours, so such a change may instead be *recertified*: a
+//! stratified sample of the experiment's units (one replication per cell of setting, fit,
+//! estimator and n, the replication chosen from a hash of the cell's identity) is rerun with the
+//! new code, and every G_bar is recomputed; each result must equal, bit for bit (wall time
+//! aside), what the run that produced the committed results wrote in its journal and G_bar
+//! cache (the rows' floats after the same JSON round trip as the journal's, the fitted
+//! parameters as bit patterns). Only then is the fingerprint moved to the new code, and the evidence is kept in
+//! `data/<experiment>/recertified.json` (which the manifest records). One difference anywhere
+//! and nothing is written: the experiment stays stale and must be rerun.
+//!
+//! A sample, not every unit: the guarantee is that the change leaves every sampled unit and
+//! every G_bar identical. A change that alters results only in units outside the sample would
+//! pass; so recertification is meant for changes whose reach is known (a fix in a branch the
+//! experiment never enters), and a full rerun remains the way to land anything else.
+
+use crate::error::{ReportError, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use smoe_experiment::fsio::{atomic_write_bytes, sha256_bytes};
+use smoe_experiment::gbar;
+use smoe_experiment::journal::{read_journals, JournalEntry};
+use smoe_experiment::paths::{code_fingerprint, fingerprint, Paths, Root};
+use smoe_experiment::plan::{Experiment, Unit};
+use smoe_experiment::rows::Target;
+use smoe_experiment::run::Context;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The sampling rule, as recorded in each step.
+pub const SAMPLE_RULE: &str = "one replication per cell (setting, fit, estimator, n), chosen as sha256(cell key) mod replications";
+
+/// One recertification: the code it carried the results from and to, and what was compared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The commit whose result-crate sources give `from_code` (as given on the command line).
+    pub from_commit: String,
+    pub from_code: String,
+    pub to_code: String,
+    pub from_fingerprint: String,
+    pub to_fingerprint: String,
+    pub units_total: usize,
+    /// Units rerun and found bitwise equal (rows without wall time, fitted parameters).
+    pub units_checked: usize,
+    /// G_bars recomputed and found bitwise equal (the whole cache record).
+    pub gbars_checked: usize,
+    pub sample_rule: String,
+}
+
+/// The content of data/<experiment>/recertified.json.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub experiment: String,
+    /// The fingerprint under which the run that produced the results journaled its units
+    /// (data/raw/<experiment>/<journal>/): every step compares against these entries.
+    pub journal: String,
+    /// Oldest first; the last step's `to_fingerprint` is the one in fingerprint.txt.
+    pub steps: Vec<Step>,
+}
+
+/// Where an experiment's recertification record lives.
+pub fn record_path(paths: &Paths) -> PathBuf {
+    paths.data().join("recertified.json")
+}
+
+/// The outcome for one experiment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Results already carry the current fingerprint: nothing to do.
+    AlreadyCurrent,
+    Recertified(Step),
+}
+
+/// The cell of a unit: everything but the replication.
+fn cell_key(exp: &Experiment, u: &Unit) -> String {
+    let key = exp.unit_key(u);
+    key.rsplit_once("/rep=").map(|(cell, _)| cell.to_string()).unwrap_or(key)
+}
+
+/// The sampled units of `exp`: one replication per cell, chosen from the hash of the cell's
+/// identity (so the sample does not depend on order, threads or code).
+pub fn sample_units(exp: &Experiment) -> Vec<Unit> {
+    let reps = exp.config.replications.max(1) as u64;
+    exp.units()
+        .into_iter()
+        .filter(|u| {
+            let h = sha256_bytes(cell_key(exp, u).as_bytes());
+            let pick = u64::from_str_radix(&h[..15], 16).expect("hex digest") % reps;
+            u64::from(u.rep) == pick
+        })
+        .collect()
+}
+
+/// The full hash of `commit` in the repository at `repo`, and the code fingerprint of its
+/// sources: its result crates extracted with `git archive` into a temporary directory.
+pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)> {
+    let command = format!("git rev-parse --verify {commit}^{{commit}}");
+    let out = Command::new("git")
+        .args(["rev-parse", "--verify", &format!("{commit}^{{commit}}")])
+        .current_dir(repo)
+        .output()
+        .map_err(|source| ReportError::Child { command: command.clone(), source })?;
+    if !out.status.success() {
+        return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+    }
+    let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let tmp = tempfile::tempdir().map_err(ReportError::io(std::env::temp_dir()))?;
+    let mut paths = vec!["Cargo.lock".to_string()];
+    for k in smoe_experiment::paths::RESULT_CRATES {
+        paths.push(format!("crates/{k}"));
+    }
+    let command = format!("git archive {full} {} | tar -x -C {}", paths.join(" "), tmp.path().display());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -o pipefail; {command}"))
+        .current_dir(repo)
+        .output()
+        .map_err(|source| ReportError::Child { command: command.clone(), source })?;
+    if !out.status.success() {
+        return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+    }
+    Ok((full, code_fingerprint(tmp.path())?))
+}
+
+/// Where two serialised results first differ: a few characters of each around that place.
+fn first_difference(old: &str, new: &str) -> String {
+    let at = old.bytes().zip(new.bytes()).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
+    let window = |s: &str| {
+        let lo = s.floor_char_boundary(at.saturating_sub(40));
+        let hi = s.ceil_char_boundary((at + 40).min(s.len()));
+        s[lo..hi].to_string()
+    };
+    format!("journal: ...{}... rerun: ...{}...", window(old), window(new))
+}
+
+/// Recertify the results of `exp` from the code `from_code` (of commit `from_commit`) to the
+/// code of `root`. On any difference returns [`ReportError::Recertify`] and writes nothing.
+pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &str, quiet: bool) -> Result<Outcome> {
+    let paths = root.paths(exp);
+    if paths.results_current() {
+        return Ok(Outcome::AlreadyCurrent);
+    }
+    let fail = |problem: String| ReportError::Recertify { experiment: exp.id().to_string(), problem };
+    let from_fp = fingerprint(exp, from_code);
+    let stored = std::fs::read_to_string(paths.fingerprint_file()).map_err(ReportError::io(paths.fingerprint_file()))?;
+    if stored.trim() != from_fp {
+        return Err(fail(format!(
+            "its results carry fingerprint {}, not {from_fp} (this config with the code of {from_commit}); rerun it instead",
+            stored.trim()
+        )));
+    }
+    let rec_path = record_path(&paths);
+    let previous: Option<Record> = match std::fs::read(&rec_path) {
+        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", rec_path.display())))?),
+        Err(_) => None,
+    };
+    // the journal of the run that produced the results: this one's, or the first step's
+    let journal = match &previous {
+        Some(r) if r.steps.last().is_some_and(|s| s.to_fingerprint == from_fp) => r.journal.clone(),
+        _ => from_fp.clone(),
+    };
+    let journal_dir = root.dir.join("data").join("raw").join(exp.id()).join(&journal);
+    let old = read_journals(&journal_dir)?;
+    let sample = sample_units(exp);
+    for u in &sample {
+        if !old.contains_key(&exp.unit_key(u)) {
+            return Err(fail(format!(
+                "unit {} is not in the journal {} of the run that produced the results (recertifying needs that run's journals)",
+                exp.unit_key(u),
+                journal_dir.display()
+            )));
+        }
+    }
+    // G_bars: recomputed with the new code (cached under its key), then compared with the old
+    let ctx = Context::prepare(exp, &root.cache_dir(), &root.code)?;
+    let mut gbars_checked = 0;
+    for (si, s) in exp.settings.iter().enumerate() {
+        for (fi, f) in s.fits.iter().enumerate() {
+            if f.target != Target::Gbar {
+                continue;
+            }
+            let (old_path, new_path) =
+                (gbar::cache_path(exp, si, fi, &root.cache_dir(), from_code), gbar::cache_path(exp, si, fi, &root.cache_dir(), &root.code));
+            let old_rec = gbar::load(&old_path)?;
+            let new_rec = gbar::load(&new_path)?;
+            let (a, b) = (serde_json::to_string(&old_rec), serde_json::to_string(&new_rec));
+            if a.map_err(|e| fail(e.to_string()))? != b.map_err(|e| fail(e.to_string()))? {
+                return Err(fail(format!("G_bar of {} / {} differs: {} against {}", s.name, f.gate, old_path.display(), new_path.display())));
+            }
+            gbars_checked += 1;
+        }
+    }
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(sample.len() as u64) };
+    bar.set_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} units rechecked, eta {eta}").expect("valid template"));
+    bar.set_prefix(exp.id().to_string());
+    let mut order = sample.clone();
+    order.sort_by_key(|u| std::cmp::Reverse(u.n));
+    let differing: BTreeMap<String, String> = order
+        .par_iter()
+        .filter_map(|u| {
+            let key = exp.unit_key(u);
+            // through the journal's JSON, as the stored entries went: its float parsing is exact
+            // only to the last bit, so a fresh value is compared after the same round trip (the
+            // fitted parameters are stored as bit patterns and compare exactly)
+            let fresh = ctx.run_unit(u);
+            let line = serde_json::to_string(&fresh).expect("serialisable");
+            let new = serde_json::from_str::<JournalEntry>(&line).expect("own output parses").comparable();
+            bar.inc(1);
+            let olds: Vec<String> = old[&key].iter().map(|e| e.comparable()).collect();
+            (!olds.contains(&new)).then(|| (key, first_difference(&olds[0], &new)))
+        })
+        .collect();
+    bar.finish_and_clear();
+    if let Some((first, diff)) = differing.iter().next() {
+        return Err(fail(format!(
+            "{} of {} sampled units differ, e.g. {first} ({diff}); rerun it instead",
+            differing.len(),
+            sample.len()
+        )));
+    }
+    let step = Step {
+        from_commit: from_commit.to_string(),
+        from_code: from_code.to_string(),
+        to_code: root.code.clone(),
+        from_fingerprint: from_fp,
+        to_fingerprint: paths.fingerprint.clone(),
+        units_total: exp.units().len(),
+        units_checked: sample.len(),
+        gbars_checked,
+        sample_rule: SAMPLE_RULE.to_string(),
+    };
+    let mut record = match previous {
+        Some(r) if r.journal == journal => r,
+        _ => Record { experiment: exp.id().to_string(), journal, steps: Vec::new() },
+    };
+    record.steps.push(step.clone());
+    let json = serde_json::to_string_pretty(&record).map_err(|e| fail(e.to_string()))?;
+    atomic_write_bytes(&rec_path, format!("{json}\n").as_bytes()).map_err(ReportError::io(&rec_path))?;
+    // the fingerprint last: the results count as current only once the evidence is written
+    let fp = paths.fingerprint_file();
+    atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))?;
+    Ok(Outcome::Recertified(step))
+}
