@@ -204,7 +204,8 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
     let mut files: Vec<PathBuf> = Vec::new();
     for exp in exps {
         let p = root.paths(exp);
-        for f in [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.floor(), p.pair_check(), crate::recertify::record_path(&p), p.fingerprint_file()] {
+        let record = crate::recertify::record_path(&p);
+        for f in [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.floor(), p.pair_check(), record, p.fingerprint_file()] {
             if f.exists() {
                 files.push(f);
             }

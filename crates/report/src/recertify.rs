@@ -131,8 +131,13 @@ pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)
 fn first_difference(old: &str, new: &str) -> String {
     let at = old.bytes().zip(new.bytes()).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
     let window = |s: &str| {
-        let lo = s.floor_char_boundary(at.saturating_sub(40));
-        let hi = s.ceil_char_boundary((at + 40).min(s.len()));
+        let (mut lo, mut hi) = (at.saturating_sub(40), (at + 40).min(s.len()));
+        while !s.is_char_boundary(lo) {
+            lo -= 1;
+        }
+        while !s.is_char_boundary(hi) {
+            hi += 1;
+        }
         s[lo..hi].to_string()
     };
     format!("journal: ...{}... rerun: ...{}...", window(old), window(new))
@@ -190,13 +195,22 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
             let new_rec = gbar::load(&new_path)?;
             let (a, b) = (serde_json::to_string(&old_rec), serde_json::to_string(&new_rec));
             if a.map_err(|e| fail(e.to_string()))? != b.map_err(|e| fail(e.to_string()))? {
-                return Err(fail(format!("G_bar of {} / {} differs: {} against {}", s.name, f.gate, old_path.display(), new_path.display())));
+                return Err(fail(format!(
+                    "G_bar of {} / {} differs: {} against {}",
+                    s.name,
+                    f.gate,
+                    old_path.display(),
+                    new_path.display()
+                )));
             }
             gbars_checked += 1;
         }
     }
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(sample.len() as u64) };
-    bar.set_style(ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} units rechecked, eta {eta}").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} units rechecked, eta {eta}")
+            .expect("valid template"),
+    );
     bar.set_prefix(exp.id().to_string());
     let mut order = sample.clone();
     order.sort_by_key(|u| std::cmp::Reverse(u.n));
@@ -217,11 +231,7 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
         .collect();
     bar.finish_and_clear();
     if let Some((first, diff)) = differing.iter().next() {
-        return Err(fail(format!(
-            "{} of {} sampled units differ, e.g. {first} ({diff}); rerun it instead",
-            differing.len(),
-            sample.len()
-        )));
+        return Err(fail(format!("{} of {} sampled units differ, e.g. {first} ({diff}); rerun it instead", differing.len(), sample.len())));
     }
     let step = Step {
         from_commit: from_commit.to_string(),
