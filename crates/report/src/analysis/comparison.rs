@@ -27,6 +27,45 @@ pub struct GateComparison {
     pub quantity: Quantity,
     pub comparison: Comparison,
     pub verdict: ComparativeVerdict,
+    /// Where the two mean curves share no error level in range: how they lie apart.
+    pub apart: Option<Apart>,
+}
+
+/// Two curves that share no error level in the measured range: one lies wholly below the other,
+/// so n_softmax / n_sigmoid cannot be read inside the range. Judged pair by pair instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Apart {
+    /// Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's.
+    pub sigmoid_lower: usize,
+    pub pairs: usize,
+    /// log2(mean softmax / mean sigmoid) at each n: (n, ratio).
+    pub log2_mean_ratio: Vec<(f64, f64)>,
+}
+
+impl Apart {
+    fn of(sig: &[Cell], soft: &[Cell]) -> Apart {
+        let mut lower = 0;
+        let mut pairs = 0;
+        let mut ratios = Vec::new();
+        for (a, b) in sig.iter().zip(soft) {
+            lower += a.losses.iter().zip(&b.losses).filter(|(x, y)| x < y).count();
+            pairs += a.losses.len();
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            ratios.push((a.n, (mean(&b.losses) / mean(&a.losses)).log2()));
+        }
+        Apart { sigmoid_lower: lower, pairs, log2_mean_ratio: ratios }
+    }
+
+    /// The verdict: a gate is better only if its error is the lower one in every paired fit.
+    pub fn verdict(&self) -> ComparativeVerdict {
+        if self.pairs > 0 && self.sigmoid_lower == self.pairs {
+            ComparativeVerdict::SigmoidBetter
+        } else if self.pairs > 0 && self.sigmoid_lower == 0 {
+            ComparativeVerdict::SoftmaxBetter
+        } else {
+            ComparativeVerdict::NotComparable
+        }
+    }
 }
 
 /// Paired cells of the two gates: at every n, the replications where both have a usable value.
@@ -75,7 +114,11 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
                     ],
                 );
                 let Some(c) = compare_gates(&sig, &soft, LEVELS, exp.config.rates.n_boot, &mut rng) else { continue };
-                let verdict = judge_comparison(&c);
+                let apart = c.ratios.is_empty().then(|| Apart::of(&sig, &soft));
+                let verdict = match &apart {
+                    Some(a) => a.verdict(),
+                    None => judge_comparison(&c),
+                };
                 out.push(GateComparison {
                     experiment: exp.id().into(),
                     setting: st.name.clone(),
@@ -83,6 +126,7 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
                     quantity: q,
                     comparison: c,
                     verdict,
+                    apart,
                 });
             }
         }
@@ -91,12 +135,21 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
 }
 
 /// The rule of the comparison table, in words.
-pub const COMPARISON_RULE: &str = "Both gates are fitted to the same samples (replication r of one n is the same data for both), started from the same split truth, by the same estimator; both are scored against the truth G* by the same metric: the L2 error of the regression function (`l2_to_truth`) and the expert error with one matching rule (`expert_err_matched`: each true expert matched to the fitted expert closest in sup norm, the largest error over the true experts). n(eps) is where the mean curve crosses eps (log-log interpolation between measured points); it is read only at levels that both curves cross inside the measured n range (three levels log-spaced between the larger of the two minima and the smaller of the two maxima), never extrapolated, and a level neither curve reaches is never counted as a win. Intervals: paired bootstrap (replication indices resampled within each n, applied to both gates), 95%. *sigmoid better*: the interval of log2(n_softmax / n_sigmoid) lies above 0 at every level; *softmax better*: below 0 at every level; *mixed*: above at some levels and below at others; *no difference* otherwise. The slope difference (sigmoid minus softmax, upper half of the n grid) is shown beside.";
+pub const COMPARISON_RULE: &str = "Both gates are fitted to the same samples (replication r of one n is the same data for both), started from the same split truth, by the same estimator; both are scored against the truth G* by the same metric: the L2 error of the regression function (`l2_to_truth`) and the expert error with one matching rule (`expert_err_matched`: each true expert matched to the fitted expert closest in sup norm, the largest error over the true experts). n(eps) is where the mean curve crosses eps (log-log interpolation between measured points); it is read only at levels that both curves cross inside the measured n range (three levels log-spaced between the larger of the two minima and the smaller of the two maxima), never extrapolated, and a level neither curve reaches is never counted as a win. Intervals: paired bootstrap (replication indices resampled within each n, applied to both gates), 95%. *sigmoid better*: the interval of log2(n_softmax / n_sigmoid) lies above 0 at every level; *softmax better*: below 0 at every level; *mixed*: above at some levels and below at others; *no difference* otherwise. Where the two curves share no level in range (one lies wholly below the other, so the ratio would be read beyond the range), the fits are compared pair by pair: *sigmoid better* if the sigmoid fit's error is below the softmax fit's in every paired fit at every n (then the softmax fit needs more than n_max / n_min times the samples to reach the sigmoid fit's error at n_min, if it reaches it at all), *softmax better* in the mirror case, *not comparable* otherwise; the count of such pairs and log2 of the ratio of the mean errors at each n are shown. The slope difference (sigmoid minus softmax, upper half of the n grid) is shown beside.";
 
-/// The log2 ratios of a comparison at its common levels, as "eps: ratio [low, high]; ...".
-pub fn levels_text(c: &Comparison) -> String {
+/// The log2 ratios of a comparison at its common levels, as "eps: ratio [low, high]; ...", or
+/// how the curves lie apart where they share no level.
+pub fn levels_text(g: &GateComparison) -> String {
+    let c = &g.comparison;
     if c.ratios.is_empty() {
-        return "no level both curves cross in range".to_string();
+        let Some(a) = &g.apart else { return "no level both curves cross in range".to_string() };
+        let per_n: Vec<String> = a.log2_mean_ratio.iter().map(|(n, r)| format!("{n}: {}", f2(*r))).collect();
+        return format!(
+            "no level both curves cross in range; sigmoid lower in {} of {} paired fits; log2 mean softmax / mean sigmoid at n = {}",
+            a.sigmoid_lower,
+            a.pairs,
+            per_n.join(", ")
+        );
     }
     c.ratios.iter().map(|(e, v, l, h)| format!("{e:.2e}: {} [{}, {}]", f2(*v), f2(*l), f2(*h))).collect::<Vec<_>>().join("; ")
 }
@@ -106,7 +159,7 @@ pub fn comparison_markdown(rows: &[GateComparison]) -> String {
     let mut s = String::from("| experiment / setting | estimator | quantity | slope difference, sigmoid − softmax [95% CI] | log2 n_softmax(eps) / n_sigmoid(eps) [95% CI] at common levels eps | verdict |\n|---|---|---|---|---|---|\n");
     for r in rows {
         let c = &r.comparison;
-        let levels = levels_text(c);
+        let levels = levels_text(r);
         let _ = writeln!(
             s,
             "| {} / {} | {} | {} | {} [{}, {}] | {} | **{}** |",
@@ -122,4 +175,30 @@ pub fn comparison_markdown(rows: &[GateComparison]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(v: &[&[f64]]) -> Vec<Cell> {
+        v.iter().enumerate().map(|(i, l)| Cell { n: 1000.0 * 10f64.powi(i as i32), losses: l.to_vec() }).collect()
+    }
+
+    #[test]
+    fn curves_apart_are_judged_pair_by_pair() {
+        let sig = cells(&[&[1.0, 1.2, 0.8], &[0.5, 0.6, 0.4]]);
+        let soft = cells(&[&[4.0, 5.0, 4.5], &[3.0, 3.5, 2.5]]);
+        let a = Apart::of(&sig, &soft);
+        assert_eq!((a.sigmoid_lower, a.pairs), (6, 6));
+        assert_eq!(a.verdict(), ComparativeVerdict::SigmoidBetter);
+        // log2 of the ratio of means at the first n: 4.5 / 1.0
+        assert!((a.log2_mean_ratio[0].1 - 4.5f64.log2()).abs() < 1e-12);
+        assert_eq!(Apart::of(&soft, &sig).verdict(), ComparativeVerdict::SoftmaxBetter);
+        // one pair the other way round: no verdict
+        let soft_one_lower = cells(&[&[4.0, 5.0, 4.5], &[3.0, 0.3, 2.5]]);
+        let b = Apart::of(&sig, &soft_one_lower);
+        assert_eq!((b.sigmoid_lower, b.pairs), (5, 6));
+        assert_eq!(b.verdict(), ComparativeVerdict::NotComparable);
+    }
 }

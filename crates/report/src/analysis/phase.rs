@@ -52,6 +52,10 @@ pub fn phase_cells(exps: &[(&Experiment, Vec<GateComparison>)], quantity: Quanti
     out
 }
 
+/// The colour scale's end (log2 ratio); a cell whose curves lie apart with a verdict is drawn
+/// at the winner's end.
+const SATURATION: f64 = 4.0;
+
 fn mark(v: ComparativeVerdict) -> &'static str {
     match v {
         ComparativeVerdict::SigmoidBetter => "sigmoid",
@@ -80,11 +84,22 @@ pub fn phase_heatmaps(cells: &[PhaseCell], what: &str) -> Vec<Heatmap> {
                 for s in &scales {
                     match cells.iter().find(|c| c.truth_gate == *g && c.expert == e && c.scale == *s) {
                         Some(c) => {
-                            vr.push(c.log2_ratio);
+                            // curves apart with a verdict: the ratio lies beyond the range, so the
+                            // colour saturates on the winner's side
+                            let beyond = match (c.log2_ratio.is_finite(), c.comparison.verdict) {
+                                (false, ComparativeVerdict::SigmoidBetter) => Some(SATURATION),
+                                (false, ComparativeVerdict::SoftmaxBetter) => Some(-SATURATION),
+                                _ => None,
+                            };
+                            vr.push(beyond.unwrap_or(c.log2_ratio));
                             mr.push(format!(
                                 "{}\n{}",
                                 mark(c.comparison.verdict),
-                                if c.log2_ratio.is_finite() { format!("{:+.1}", c.log2_ratio) } else { "–".into() }
+                                match beyond {
+                                    Some(_) => "beyond range".to_string(),
+                                    None if c.log2_ratio.is_finite() => format!("{:+.1}", c.log2_ratio),
+                                    None => "–".into(),
+                                }
                             ));
                         }
                         None => {
@@ -105,7 +120,7 @@ pub fn phase_heatmaps(cells: &[PhaseCell], what: &str) -> Vec<Heatmap> {
                 values,
                 marks,
                 legend: "colour: median log2 n_softmax / n_sigmoid (blue: sigmoid needs fewer samples)".into(),
-                saturation: 4.0,
+                saturation: SATURATION,
             }
         })
         .collect()
@@ -116,7 +131,7 @@ pub fn phase_markdown(cells: &[PhaseCell]) -> String {
     let mut s = String::from("| truth gate | experts | nu_g (1/d) | quantity | median log2 n_softmax / n_sigmoid | levels: log2 ratio [95% CI] | slope difference sigmoid − softmax [95% CI] | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for c in cells {
         let cmp = &c.comparison.comparison;
-        let levels = super::comparison::levels_text(cmp);
+        let levels = super::comparison::levels_text(&c.comparison);
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} [{}, {}] | **{}** |",
