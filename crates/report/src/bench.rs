@@ -166,16 +166,14 @@ fn timed_sweep(
         let Some(name) = pick(e) else { continue };
         let path = config_path(e);
         let command = format!("smoe run --estimator {name} {}", path.display());
-        let out = std::process::Command::new(&exe)
-            .arg("--root")
-            .arg(scratch)
-            .args(["--threads", &threads.to_string(), "--quiet", "run", "--estimator", name])
-            .arg(&path)
-            .output()
-            .map_err(|source| ReportError::Child { command: command.clone(), source })?;
-        if !out.status.success() {
-            return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).into_owned() });
-        }
+        crate::error::checked_output(
+            std::process::Command::new(&exe)
+                .arg("--root")
+                .arg(scratch)
+                .args(["--threads", &threads.to_string(), "--quiet", "run", "--estimator", name])
+                .arg(&path),
+            command,
+        )?;
     }
     Ok(t.elapsed().as_secs_f64())
 }

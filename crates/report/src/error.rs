@@ -82,3 +82,13 @@ impl ReportError {
 }
 
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
+
+/// Run `cmd` to completion and return its stdout; `command` names it in the error if it cannot
+/// start or exits unsuccessfully (then with its stderr).
+pub(crate) fn checked_output(cmd: &mut std::process::Command, command: String) -> Result<Vec<u8>> {
+    let out = cmd.output().map_err(|source| ReportError::Child { command: command.clone(), source })?;
+    if !out.status.success() {
+        return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string() });
+    }
+    Ok(out.stdout)
+}

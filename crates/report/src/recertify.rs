@@ -17,7 +17,7 @@
 //! pass; so recertification is meant for changes whose reach is known (a fix in a branch the
 //! experiment never enters), and a full rerun remains the way to land anything else.
 
-use crate::error::{ReportError, Result};
+use crate::error::{checked_output, ReportError, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -99,31 +99,19 @@ pub fn sample_units(exp: &Experiment) -> Vec<Unit> {
 /// The full hash of `commit` in the repository at `repo`, and the code fingerprint of its
 /// sources: its result crates extracted with `git archive` into a temporary directory.
 pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)> {
-    let command = format!("git rev-parse --verify {commit}^{{commit}}");
-    let out = Command::new("git")
-        .args(["rev-parse", "--verify", &format!("{commit}^{{commit}}")])
-        .current_dir(repo)
-        .output()
-        .map_err(|source| ReportError::Child { command: command.clone(), source })?;
-    if !out.status.success() {
-        return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() });
-    }
-    let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let rev = format!("{commit}^{{commit}}");
+    let out = checked_output(
+        Command::new("git").args(["rev-parse", "--verify", &rev]).current_dir(repo),
+        format!("git rev-parse --verify {rev}"),
+    )?;
+    let full = String::from_utf8_lossy(&out).trim().to_string();
     let tmp = tempfile::tempdir().map_err(ReportError::io(std::env::temp_dir()))?;
     let mut paths = vec!["Cargo.lock".to_string()];
     for k in smoe_experiment::paths::RESULT_CRATES {
         paths.push(format!("crates/{k}"));
     }
     let command = format!("git archive {full} {} | tar -x -C {}", paths.join(" "), tmp.path().display());
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("set -o pipefail; {command}"))
-        .current_dir(repo)
-        .output()
-        .map_err(|source| ReportError::Child { command: command.clone(), source })?;
-    if !out.status.success() {
-        return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() });
-    }
+    checked_output(Command::new("bash").arg("-c").arg(format!("set -o pipefail; {command}")).current_dir(repo), command)?;
     Ok((full, code_fingerprint(tmp.path())?))
 }
 
@@ -183,6 +171,9 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
     }
     // G_bars: recomputed with the new code (cached under its key), then compared with the old
     let ctx = Context::prepare(exp, &root.cache_dir(), &root.code)?;
+    // both records read back from their cache files: the floats of a record go through JSON,
+    // whose parsing is exact only to the last bit, so the fresh one (ctx.gbars) is compared
+    // after the same round trip as the stored one
     let mut gbars_checked = 0;
     for (si, s) in exp.settings.iter().enumerate() {
         for (fi, f) in s.fits.iter().enumerate() {
@@ -191,10 +182,8 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
             }
             let (old_path, new_path) =
                 (gbar::cache_path(exp, si, fi, &root.cache_dir(), from_code), gbar::cache_path(exp, si, fi, &root.cache_dir(), &root.code));
-            let old_rec = gbar::load(&old_path)?;
-            let new_rec = gbar::load(&new_path)?;
-            let (a, b) = (serde_json::to_string(&old_rec), serde_json::to_string(&new_rec));
-            if a.map_err(|e| fail(e.to_string()))? != b.map_err(|e| fail(e.to_string()))? {
+            let (old_rec, new_rec) = (gbar::load(&old_path)?, gbar::load(&new_path)?);
+            if serde_json::to_string(&old_rec).expect("serialisable") != serde_json::to_string(&new_rec).expect("serialisable") {
                 return Err(fail(format!(
                     "G_bar of {} / {} differs: {} against {}",
                     s.name,

@@ -19,12 +19,17 @@ fn root(dir: &Path, code: &str) -> Root {
     Root { dir: dir.to_path_buf(), code: code.to_string() }
 }
 
-fn run_and_merge(root: &Root, exp: &Experiment) {
-    let paths = root.paths(exp);
+/// The smoke config run and merged in a fresh directory under the code "code-a".
+fn produced_by_code_a() -> (Experiment, tempfile::TempDir, Root) {
+    let exp = smoke();
+    let dir = tempfile::tempdir().unwrap();
+    let a = root(dir.path(), "code-a");
+    let paths = a.paths(&exp);
     rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
-        run(exp, &paths, Shard::ALL, None, &Silent).unwrap();
-        merge(exp, &paths).unwrap();
+        run(&exp, &paths, Shard::ALL, None, &Silent).unwrap();
+        merge(&exp, &paths).unwrap();
     });
+    (exp, dir, a)
 }
 
 #[test]
@@ -42,10 +47,7 @@ fn the_sample_is_one_replication_of_every_cell() {
 
 #[test]
 fn recertify_carries_identical_results_and_refuses_different_ones() {
-    let exp = smoke();
-    let dir = tempfile::tempdir().unwrap();
-    let a = root(dir.path(), "code-a");
-    run_and_merge(&a, &exp);
+    let (exp, dir, a) = produced_by_code_a();
     let fits_before = std::fs::read(a.paths(&exp).fits()).unwrap();
 
     // a wrong "from" code: the results were not produced by it
@@ -80,10 +82,7 @@ fn recertify_carries_identical_results_and_refuses_different_ones() {
 
 #[test]
 fn one_changed_bit_in_a_sampled_unit_blocks_the_recertification() {
-    let exp = smoke();
-    let dir = tempfile::tempdir().unwrap();
-    let a = root(dir.path(), "code-a");
-    run_and_merge(&a, &exp);
+    let (exp, dir, a) = produced_by_code_a();
     // the journal now disagrees with what the code computes for one sampled unit
     let victim = exp.unit_key(&sample_units(&exp)[0]);
     let jdir = a.paths(&exp).journal_dir();
