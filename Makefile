@@ -14,11 +14,13 @@ S2      := workflow/s2_init_shrinking.yaml
 PS      := workflow/ps1_protocol_search.yaml workflow/ps2_protocol_search.yaml workflow/ps3_protocol_search.yaml
 # the lower-bound experiments (truths moving with n along the proofs' two-point constructions)
 LB      := workflow/lb3_lower_bound.yaml workflow/lb4_lower_bound.yaml
+# units of E3 rerun with its former iteration budget (how far the cap moved the losses)
+BC      := workflow/bc3_budget_check.yaml
 # the settings of E1-E3 with five truth draws each
 TV      := workflow/tv1_truth_variability.yaml workflow/tv2_truth_variability.yaml workflow/tv3_truth_variability.yaml
 # E1-E3 are the paper's figures; the rest go beyond it (see README). Ordered so that the paper's
 # figures come first and the costliest experiments last.
-CONFIGS := $(E1) $(E2) $(E3) $(PS) $(LB) $(E5) $(TV) $(S1) $(S2) $(E6) $(E4)
+CONFIGS := $(E1) $(E2) $(E3) $(BC) $(PS) $(LB) $(E5) $(TV) $(S1) $(S2) $(E6) $(E4)
 # the phase diagram (make phase): its own target, as it costs about as much as everything else
 PHASE   := $(sort $(wildcard workflow/phase_*.yaml))
 

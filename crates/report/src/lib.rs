@@ -23,6 +23,7 @@ pub mod paper;
 pub mod publish;
 pub mod recertify;
 pub mod rows;
+pub mod stalls;
 pub mod store;
 
 pub use error::{ReportError, Result};

@@ -2,6 +2,7 @@
 //! estimator, quantity), and beyond the paper's figures the claims table, the sample-size
 //! comparison and the sensitivity of slopes to the initialisation and the optimiser.
 
+mod budget;
 mod claims;
 mod comparison;
 mod convergence;
@@ -13,6 +14,7 @@ mod sensitivity;
 mod spread;
 mod summary;
 
+pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, Unsettled, RULES};
 pub use comparison::{comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};

@@ -4,9 +4,9 @@
 pub mod catalog;
 
 use crate::analysis::{
-    base_of, claims_markdown, comparison_markdown, comparisons, convergence, convergence_markdown, lower_bound_markdown, lower_bound_rows,
-    phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown, replication_markdown, sensitivity_markdown, spread_markdown,
-    summary, truth_spread, GateComparison, Results, COMPARISON_RULE,
+    base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence, convergence_markdown,
+    lower_bound_markdown, lower_bound_rows, phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown, replication_markdown,
+    sensitivity_markdown, spread_markdown, summary, truth_spread, GateComparison, Results, BUDGET_CHECK, COMPARISON_RULE,
 };
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
@@ -49,11 +49,15 @@ pub enum Role {
     LowerBound,
     /// A column of the phase diagram (id "PH_...").
     Phase,
+    /// Units of its family's experiment rerun with a larger iteration budget (title "Budget check: ...").
+    BudgetCheck,
 }
 
 pub fn role(exp: &Experiment) -> Role {
     if exp.config.variant.as_deref() == Some("protocol search") {
         Role::ProtocolSearch
+    } else if exp.config.title.starts_with(BUDGET_CHECK) {
+        Role::BudgetCheck
     } else if base_of(exp).is_some() {
         Role::TruthVariability
     } else if exp.settings.iter().any(|s| s.two_point.is_some()) {
@@ -331,7 +335,19 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     }
     let conv: Vec<_> = all.iter().flat_map(|(e, l)| convergence(e, &l.fits)).collect();
     if !conv.is_empty() {
-        let text = convergence_markdown(&conv);
+        let mut stalled = Vec::new();
+        for (e, l) in &all {
+            let rows = crate::stalls::stalls(e, &root.paths(e).data(), &l.fits)?;
+            if !rows.is_empty() {
+                stalled.push((e.id().to_string(), rows));
+            }
+        }
+        let mut text = convergence_markdown(&conv, &stalled);
+        for (check, l) in all.iter().filter(|(e, _)| role(e) == Role::BudgetCheck) {
+            let Some((base, bl)) = all.iter().find(|(e, _)| e.id() == check.stream_key() && role(e) == Role::Main) else { continue };
+            let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
+            text.push_str(&budget_markdown(base.id(), check.id(), cap, &budget_pairs(&bl.fits, &l.fits)));
+        }
         write(&dir.join("convergence.md"), format!("# Convergence of the least-squares fits\n\n{text}").as_bytes())?;
         let _ = write!(r, "\n## Convergence of the least-squares fits\n\n{text}\n");
     }

@@ -1,0 +1,50 @@
+//! The stall analysis refits a unit outside the run (crates/report/src/stalls.rs derives its data,
+//! start and stream itself): it must land exactly where the run did, or its kink counts would
+//! describe another fit.
+
+use smoe_experiment::paths::Root;
+use smoe_experiment::plan::{Experiment, Shard};
+use smoe_experiment::run::{run, Silent};
+use smoe_report::commands::merge;
+use smoe_report::stalls::refit;
+use smoe_report::store::read_fits;
+use std::path::Path;
+
+#[test]
+fn a_refit_lands_where_the_run_did() {
+    let exp = Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/smoke.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = Root { dir: dir.path().to_path_buf(), code: "code".into() };
+    let paths = root.paths(&exp);
+    run(&exp, &paths, Shard::ALL, None, &Silent).unwrap();
+    merge(&exp, &paths).unwrap();
+    let fits = read_fits(&paths.fits()).unwrap();
+    let mut checked = 0;
+    for u in exp.units() {
+        let key = exp.unit_key(&u);
+        let s = &exp.settings[u.setting];
+        let row = fits
+            .iter()
+            .find(|r| {
+                r.setting == s.name
+                    && r.gate_fit == s.fits[u.fit].gate
+                    && r.estimator == exp.estimators[u.estimator].0
+                    && r.n == u.n
+                    && r.rep == u.rep
+            })
+            .unwrap_or_else(|| panic!("{key} has a row"));
+        let (sample, fit) = refit(&exp, u.setting, u.fit, u.estimator, u.n, u.rep);
+        assert_eq!(sample.n() as u64, u.n);
+        assert_eq!(fit.report.termination, row.termination, "{key}");
+        assert_eq!(fit.report.iterations, row.iterations, "{key}");
+        // the row's float went through the journal's JSON, exact to the last bit or so
+        assert!(
+            (fit.report.objective - row.train_mse).abs() <= 1e-14 * row.train_mse,
+            "{key}: {} vs {}",
+            fit.report.objective,
+            row.train_mse
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "the smoke config has units of more than one estimator");
+}
