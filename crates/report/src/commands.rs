@@ -80,9 +80,15 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     if rec.exists() {
         std::fs::remove_file(&rec).map_err(ReportError::io(&rec))?;
     }
-    let fp = paths.fingerprint_file();
-    atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))?;
+    mark_current(paths)?;
     Ok(merged.fits.len())
+}
+
+/// Write the experiment's fingerprint.txt: its results now count as current. Always the last
+/// write of whatever produced them (a merge, a recertification).
+pub(crate) fn mark_current(paths: &Paths) -> Result<()> {
+    let fp = paths.fingerprint_file();
+    atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))
 }
 
 /// Compute and write the summary table and rates of an experiment from its fits.parquet.

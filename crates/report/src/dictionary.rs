@@ -598,10 +598,10 @@ variable, plain types (strings, unsigned integers, doubles), the same columns in
   *fit* is one (setting, gate_fit, estimator, n, rep); fits.parquet has one row per fit and loss,
   so its per-fit columns repeat on each of a fit's rows.
 * **Records beside the tables.** `recertified.json` (present where results were carried across a
-  code change: docs/PROTOCOL.md 13) and `stalls.json` (each stalled least-squares fit refitted and
-  tested for Clarke stationarity at ReLU kinks, with the SHA-256 of the fits.parquet it was made
-  from; `smoe tables` recomputes it when that file changes: docs/PROTOCOL.md 3c) are JSON, in git
-  and in the manifest.
+  code change: docs/PROTOCOL.md 13) and `stalls.json` (present where an experiment has stalled
+  least-squares fits: each refitted and tested for Clarke stationarity at ReLU kinks, with the
+  SHA-256 of the fits.parquet it was made from; `smoe tables` recomputes it when that file changes:
+  docs/PROTOCOL.md 3c) are JSON, in git and in the manifest.
 * **Archive only.** params.parquet (every fitted parameter, the truth and each G_bar) is bulky, so
   it is kept out of git; the `make dist` archive ships it, and `smoe all --complete` regenerates it.
   The journals (`data/raw/`) and the G_bar cache (`data/cache/`) are working files, in neither.

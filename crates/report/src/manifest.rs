@@ -205,7 +205,7 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
     for exp in exps {
         let p = root.paths(exp);
         let record = crate::recertify::record_path(&p);
-        let stalls = crate::stalls::record_path(&p.data());
+        let stalls = crate::stalls::record_path(&p);
         for f in
             [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.floor(), p.pair_check(), record, stalls, p.fingerprint_file()]
         {

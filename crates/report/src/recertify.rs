@@ -241,7 +241,6 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
     let json = serde_json::to_string_pretty(&record).map_err(|e| fail(e.to_string()))?;
     atomic_write_bytes(&rec_path, format!("{json}\n").as_bytes()).map_err(ReportError::io(&rec_path))?;
     // the fingerprint last: the results count as current only once the evidence is written
-    let fp = paths.fingerprint_file();
-    atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))?;
+    crate::commands::mark_current(&paths)?;
     Ok(Outcome::Recertified(step))
 }

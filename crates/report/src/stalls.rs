@@ -15,11 +15,12 @@
 use crate::error::{ReportError, Result};
 use serde::{Deserialize, Serialize};
 use smoe_estimator::{Bounds, Estimator, Fit, Termination};
+use smoe_experiment::paths::Paths;
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::FitRow;
 use smoe_model::{dot, draw_sample, kernel, seed, Expert, Mixture, Sample, Workspace};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A sample sits at a kink of expert i when |a_i.x + b_i| is at most this fraction of
 /// sum_j |a_ij x_j| + |b_i| (the size of the terms of the sum: a few rounding errors of it).
@@ -78,24 +79,21 @@ pub fn kink_check(m: &Mixture, sample: &Sample, bounds: &Bounds) -> KinkCheck {
         }
     }
     let held = bounds.held(&m.theta, &g0);
-    // the element with t = 0 everywhere: remove what the kernel counted (u > 0 counts as one side)
-    let mut base = g0.clone();
+    // g = g0 + sum t_j v_j - (what the kernel counted: u > 0 counts as one side), from t = 0
+    let mut g = g0;
     for (i, v, counted) in &kinks {
         if *counted {
-            add(&mut base, &spec, *i, v, -1.0);
+            add(&mut g, &spec, *i, v, -1.0);
         }
     }
-    let masked = |g: &[f64]| -> Vec<f64> { g.iter().zip(&held).map(|(v, &h)| if h { 0.0 } else { *v }).collect() };
-    // minimise |M (base + sum t_j v_j)|^2 over t in [0, 1]^m by exact coordinate descent (convex)
+    // minimise |M g|^2 (M: the held entries masked) over t in [0, 1]^m by exact coordinate
+    // descent (convex)
     let mut t = vec![0.0; kinks.len()];
-    let mut g = base.clone();
     for _ in 0..200 {
         let mut moved = 0.0f64;
         for (j, (i, v, _)) in kinks.iter().enumerate() {
-            let (a0, b0) = (spec.a_offset(*i), spec.b_offset(*i));
-            let coords = (0..d).map(|c| a0 + c).chain(std::iter::once(b0));
             let (mut num, mut den) = (0.0, 0.0);
-            for (c, vc) in coords.zip(v) {
+            for (c, vc) in expert_coords(&spec, *i).zip(v) {
                 if !held[c] {
                     num += g[c] * vc;
                     den += vc * vc;
@@ -115,7 +113,8 @@ pub fn kink_check(m: &Mixture, sample: &Sample, bounds: &Bounds) -> KinkCheck {
             break;
         }
     }
-    let clarke_pg = if kinks.is_empty() { pg } else { norm(&masked(&g)).min(pg) };
+    let masked: Vec<f64> = g.iter().zip(&held).map(|(v, &h)| if h { 0.0 } else { *v }).collect();
+    let clarke_pg = if kinks.is_empty() { pg } else { norm(&masked).min(pg) };
     KinkCheck {
         kink_points: kinks.len(),
         near_points,
@@ -125,14 +124,18 @@ pub fn kink_check(m: &Mixture, sample: &Sample, bounds: &Bounds) -> KinkCheck {
     }
 }
 
+/// The entries of theta holding expert i's slope a_i (d of them), then its intercept b_i: the
+/// layout of a kink vector.
+fn expert_coords(spec: &smoe_model::Spec, i: usize) -> impl Iterator<Item = usize> {
+    let a0 = spec.a_offset(i);
+    (a0..a0 + spec.d).chain(std::iter::once(spec.b_offset(i)))
+}
+
 /// g[a_i, b_i] += w * v.
 fn add(g: &mut [f64], spec: &smoe_model::Spec, i: usize, v: &[f64], w: f64) {
-    let (a0, b0) = (spec.a_offset(i), spec.b_offset(i));
-    let d = v.len() - 1;
-    for c in 0..d {
-        g[a0 + c] += w * v[c];
+    for (c, vc) in expert_coords(spec, i).zip(v) {
+        g[c] += w * vc;
     }
-    g[b0] += w * v[d];
 }
 
 fn norm(v: &[f64]) -> f64 {
@@ -171,8 +174,9 @@ pub struct StallRecord {
     pub rows: Vec<StallRow>,
 }
 
-pub fn record_path(exp_data: &Path) -> PathBuf {
-    exp_data.join("stalls.json")
+/// Where an experiment's stall analysis lives (only while it has stalled fits).
+pub fn record_path(paths: &Paths) -> PathBuf {
+    paths.data().join("stalls.json")
 }
 
 /// Refit one unit exactly as the run did: its sample, start, bounds and random stream.
@@ -205,11 +209,24 @@ pub fn refit(exp: &Experiment, setting: usize, fit: usize, estimator: usize, n: 
 }
 
 /// The stall analysis of an experiment's fits: read from stalls.json when it was made from this
-/// fits.parquet, else computed (every stalled fit refitted) and written there.
-pub fn stalls(exp: &Experiment, exp_data: &Path, fits: &[FitRow]) -> Result<Vec<StallRow>> {
-    let fits_path = exp_data.join("fits.parquet");
+/// fits.parquet, else computed (every stalled fit refitted) and written there. Without stalled
+/// fits there is nothing to analyse and no record (a stale one is removed).
+pub fn stalls(exp: &Experiment, paths: &Paths, fits: &[FitRow]) -> Result<Vec<StallRow>> {
+    let path = record_path(paths);
+    let mut seen = std::collections::BTreeSet::new();
+    let stalled: Vec<&FitRow> = fits
+        .iter()
+        .filter(|r| r.termination == Termination::LineSearchFailed)
+        .filter(|r| seen.insert((r.setting.clone(), r.gate_fit.name(), r.estimator.clone(), r.n, r.rep)))
+        .collect();
+    if stalled.is_empty() {
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(ReportError::io(&path))?;
+        }
+        return Ok(Vec::new());
+    }
+    let fits_path = paths.fits();
     let sha = smoe_experiment::fsio::sha256_file(&fits_path).map_err(ReportError::io(&fits_path))?;
-    let path = record_path(exp_data);
     if let Ok(text) = std::fs::read_to_string(&path) {
         if let Ok(rec) = serde_json::from_str::<StallRecord>(&text) {
             if rec.fits_sha256 == sha {
@@ -218,14 +235,10 @@ pub fn stalls(exp: &Experiment, exp_data: &Path, fits: &[FitRow]) -> Result<Vec<
         }
     }
     let mut rows = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for r in fits.iter().filter(|r| r.termination == Termination::LineSearchFailed) {
-        if !seen.insert((r.setting.clone(), r.gate_fit.name(), r.estimator.clone(), r.n, r.rep)) {
-            continue;
-        }
+    for r in stalled {
         let Some(si) = exp.settings.iter().position(|s| s.name == r.setting) else { continue };
         let Some(fi) = exp.settings[si].fits.iter().position(|f| f.gate == r.gate_fit) else { continue };
-        let Some(ei) = exp.estimators.iter().position(|(name, _)| name == &r.estimator) else { continue };
+        let Ok(ei) = exp.estimator_index(&r.estimator) else { continue };
         let Estimator::Lm(lm) = &exp.estimators[ei].1 else { continue };
         let (sample, fit) = refit(exp, si, fi, ei, r.n, r.rep);
         let reproduced = fit.report.termination == r.termination

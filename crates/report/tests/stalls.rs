@@ -2,11 +2,12 @@
 //! start and stream itself): it must land exactly where the run did, or its kink counts would
 //! describe another fit.
 
+use smoe_estimator::Termination;
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::{Experiment, Shard};
 use smoe_experiment::run::{run, Silent};
 use smoe_report::commands::merge;
-use smoe_report::stalls::refit;
+use smoe_report::stalls::{record_path, refit, stalls};
 use smoe_report::store::read_fits;
 use std::path::Path;
 
@@ -47,4 +48,11 @@ fn a_refit_lands_where_the_run_did() {
         checked += 1;
     }
     assert!(checked >= 4, "the smoke config has units of more than one estimator");
+
+    // the smoke run has no stalled fit: no analysis and no record, and a stale record goes
+    assert!(fits.iter().all(|r| r.termination != Termination::LineSearchFailed));
+    let record = record_path(&paths);
+    std::fs::write(&record, "{}").unwrap();
+    assert!(stalls(&exp, &paths, &fits).unwrap().is_empty());
+    assert!(!record.exists(), "a record of stalls the fits no longer have is removed");
 }

@@ -36,7 +36,8 @@ pub struct ConvergenceRow {
     pub median_pg_ratio: f64,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// Median of the finite values (the mean of the middle two for an even count); NaN if none.
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return f64::NAN;

@@ -49,7 +49,7 @@ pub enum Role {
     LowerBound,
     /// A column of the phase diagram (id "PH_...").
     Phase,
-    /// Units of its family's experiment rerun with a larger iteration budget (title "Budget check: ...").
+    /// Units of its family's experiment rerun with another iteration budget (title "Budget check: ...").
     BudgetCheck,
 }
 
@@ -334,12 +334,13 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         let _ = write!(r, "\n## Sigmoid against softmax gating (the comparative claim)\n\n{COMPARISON_RULE}\n\n{text}\n");
     }
     // a budget check runs its family's fits with another cap on purpose: its fits are compared
-    // in its own section, not counted against the target
-    let conv: Vec<_> = all.iter().filter(|(e, _)| role(e) != Role::BudgetCheck).flat_map(|(e, l)| convergence(e, &l.fits)).collect();
+    // in its own section, neither counted against the target nor analysed for stalls
+    let counted: Vec<_> = all.iter().filter(|(e, _)| role(e) != Role::BudgetCheck).collect();
+    let conv: Vec<_> = counted.iter().flat_map(|(e, l)| convergence(e, &l.fits)).collect();
     if !conv.is_empty() {
         let mut stalled = Vec::new();
-        for (e, l) in &all {
-            let rows = crate::stalls::stalls(e, &root.paths(e).data(), &l.fits)?;
+        for (e, l) in &counted {
+            let rows = crate::stalls::stalls(e, &root.paths(e), &l.fits)?;
             if !rows.is_empty() {
                 stalled.push((e.id().to_string(), rows));
             }
