@@ -78,6 +78,17 @@ enum Command {
         #[arg(long)]
         from: String,
     },
+    /// Extend the iteration budget of the least-squares fit: when CONFIG differs from its version
+    /// at commit FROM only by a larger max_iters of its `kind: lm` estimators, copy every unit
+    /// whose fits did not stop at the old cap from the committed results' journal into CONFIG's
+    /// (they are the same under any larger cap), so that `smoe run CONFIG` reruns only the capped
+    /// fits (data/<experiment>/budget_extended.json).
+    ExtendBudget {
+        config: PathBuf,
+        /// The commit holding the config that produced the committed results.
+        #[arg(long)]
+        from: String,
+    },
     /// Check every file recorded in data/manifest.json.
     Verify,
     /// Benchmark the kernel and single fits; time the SGD sweep of the given configs with 1 and 2 threads.
@@ -135,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Figures { configs } => commands::figures(root, configs)?,
         Command::Tables { configs } => commands::tables(root, configs)?,
         Command::Recertify { configs, from } => commands::recertify(root, configs, from, cli.quiet)?,
+        Command::ExtendBudget { config, from } => commands::extend_budget(root, config, from)?,
         Command::Verify => commands::verify_all(root)?,
         Command::Bench { configs } => commands::bench(root, configs)?,
         Command::DataDictionary => commands::data_dictionary(root)?,

@@ -75,10 +75,15 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     if !merged.pairs.is_empty() {
         store::write_csv(&paths.pair_check(), &PairRow::HEADER, &merged.pairs)?;
     }
-    // results of a full run carry no recertification of an earlier run's
+    // results of a full run carry no recertification of an earlier run's, and a budget extension
+    // only while its carried lines are in the journal merged
     let rec = crate::recertify::record_path(paths);
     if rec.exists() {
         std::fs::remove_file(&rec).map_err(ReportError::io(&rec))?;
+    }
+    let ext = crate::extend::record_path(paths);
+    if ext.exists() && crate::extend::current_record(paths).is_none() {
+        std::fs::remove_file(&ext).map_err(ReportError::io(&ext))?;
     }
     mark_current(paths)?;
     Ok(merged.fits.len())
@@ -193,6 +198,25 @@ pub fn recertify(root: &Path, configs: &[PathBuf], from: &str, quiet: bool) -> R
             ),
         }
     }
+    Ok(())
+}
+
+/// `smoe extend-budget`: carry the units that a larger iteration budget leaves unchanged
+/// ([`crate::extend`]); `smoe run` then runs the rest.
+pub fn extend_budget(root: &Path, config: &Path, from: &str) -> Result<()> {
+    let r = crate::extend::extend(&Root::open(root)?, config, from)?;
+    let budgets: Vec<String> = r.budgets.iter().map(|b| format!("{} {} -> {}", b.estimator, b.old_max_iters, b.new_max_iters)).collect();
+    eprintln!(
+        "{}: budget {}; {} of {} units carried from journal {} (commit {}); {} left to run (`smoe run {}`)",
+        r.experiment,
+        budgets.join(", "),
+        r.units_carried,
+        r.units_total,
+        r.from_journal,
+        r.from_commit,
+        r.units_to_run,
+        config.display()
+    );
     Ok(())
 }
 

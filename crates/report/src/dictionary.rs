@@ -598,7 +598,9 @@ variable, plain types (strings, unsigned integers, doubles), the same columns in
   *fit* is one (setting, gate_fit, estimator, n, rep); fits.parquet has one row per fit and loss,
   so its per-fit columns repeat on each of a fit's rows.
 * **Records beside the tables.** `recertified.json` (present where results were carried across a
-  code change: docs/PROTOCOL.md 13) and `stalls.json` (present where an experiment has stalled
+  code change: docs/PROTOCOL.md 13), `budget_extended.json` (present where a larger iteration
+  budget carried the fits that stopped before the old cap and reran only the capped ones: which
+  budget, from which commit and journal, how many units each way; docs/PROTOCOL.md 13b) and `stalls.json` (present where an experiment has stalled
   least-squares fits: each refitted and tested for Clarke stationarity at ReLU kinks, with the
   SHA-256 of the fits.parquet it was made from; `smoe tables` recomputes it when that file changes:
   docs/PROTOCOL.md 3c) are JSON, in git and in the manifest.

@@ -60,6 +60,8 @@ pub enum ReportError {
     },
     #[error("recertifying {experiment}: {problem}")]
     Recertify { experiment: String, problem: String },
+    #[error("extending the budget of {experiment}: {problem}")]
+    Extend { experiment: String, problem: String },
     #[error("{command} failed: {stderr}")]
     ChildFailed { command: String, stderr: String },
 }
@@ -67,7 +69,7 @@ pub enum ReportError {
 impl ReportError {
     /// Whether the error is about what the user gave (a config, an argument), not about running.
     pub fn is_input(&self) -> bool {
-        matches!(self, ReportError::Experiment(e) if e.is_input())
+        matches!(self, ReportError::Experiment(e) if e.is_input()) || matches!(self, ReportError::Extend { .. })
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ReportError {

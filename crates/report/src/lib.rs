@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod bench;
 pub mod commands;
 pub mod dictionary;
+pub mod extend;
 mod error;
 pub mod figures;
 pub mod manifest;

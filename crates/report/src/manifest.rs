@@ -206,8 +206,20 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
         let p = root.paths(exp);
         let record = crate::recertify::record_path(&p);
         let stalls = crate::stalls::record_path(&p);
-        for f in
-            [p.fits(), p.params(), p.rates(), p.summary(), p.gbar_check(), p.floor(), p.pair_check(), record, stalls, p.fingerprint_file()]
+        let extended = crate::extend::record_path(&p);
+        for f in [
+            p.fits(),
+            p.params(),
+            p.rates(),
+            p.summary(),
+            p.gbar_check(),
+            p.floor(),
+            p.pair_check(),
+            record,
+            stalls,
+            extended,
+            p.fingerprint_file(),
+        ]
         {
             if f.exists() {
                 files.push(f);

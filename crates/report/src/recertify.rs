@@ -68,6 +68,17 @@ pub fn record_path(paths: &Paths) -> PathBuf {
     paths.data().join("recertified.json")
 }
 
+/// The fingerprint under which the run that produced the current results of `paths` journaled its
+/// units: the first step's if they were recertified, else their own.
+pub fn results_journal(paths: &Paths) -> String {
+    let stored = std::fs::read_to_string(paths.fingerprint_file()).map(|s| s.trim().to_string()).unwrap_or_default();
+    let record: Option<Record> = std::fs::read(record_path(paths)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    match record {
+        Some(r) if r.steps.last().is_some_and(|s| s.to_fingerprint == stored) => r.journal,
+        _ => stored,
+    }
+}
+
 /// The outcome for one experiment.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
