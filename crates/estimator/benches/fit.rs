@@ -52,7 +52,9 @@ fn bench(c: &mut Criterion) {
         let gn_flops = 2.0 * n.min(4000) as f64 * p * p;
         let flops = report.iterations as f64 * gn_flops + report.evaluations as f64 * kernel::flops_loss_grad(&spec, n);
         g.throughput(Throughput::Elements(flops as u64));
-        g.bench_with_input(BenchmarkId::new("lm_20_iters", n), &n, |b, _| b.iter(|| lse.fit(&start, &data, &bounds, &mut seed::stream(1, &[]))));
+        g.bench_with_input(BenchmarkId::new("lm_20_iters", n), &n, |b, _| {
+            b.iter(|| lse.fit(&start, &data, &bounds, &mut seed::stream(1, &[])))
+        });
         if n == 10_000 {
             // one Gauss-Newton product on the 4000 rows an LM iteration uses
             let mut h = vec![0.0; spec.n_params() * spec.n_params()];

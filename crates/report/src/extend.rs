@@ -102,7 +102,10 @@ pub fn budget_change(old: &ExperimentConfig, new: &ExperimentConfig) -> std::res
     for (name, params) in aligned.estimators.iter_mut() {
         let (EstimatorParams::Lm(o), Some(EstimatorParams::Lm(n))) = (params, new.estimators.get(name)) else { continue };
         if n.max_iters < o.max_iters {
-            return Err(format!("estimators.{name}.max_iters falls from {} to {}: only a larger budget can be extended", o.max_iters, n.max_iters));
+            return Err(format!(
+                "estimators.{name}.max_iters falls from {} to {}: only a larger budget can be extended",
+                o.max_iters, n.max_iters
+            ));
         }
         if n.max_iters > o.max_iters {
             budgets.push(Budget { estimator: name.clone(), old_max_iters: o.max_iters, new_max_iters: n.max_iters });

@@ -219,8 +219,7 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
             stalls,
             extended,
             p.fingerprint_file(),
-        ]
-        {
+        ] {
             if f.exists() {
                 files.push(f);
             }

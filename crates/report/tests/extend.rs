@@ -18,7 +18,10 @@ const SMOKE_LSE: &str = "lse: {kind: lm, tol_grad: 0.1, tol_rel_cost: 5.0e-6, ma
 fn smoke_text(max_iters: u64, tol_grad: f64) -> String {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/smoke.yaml")).unwrap();
     assert_eq!(text.matches(SMOKE_LSE).count(), 1, "the smoke config's lse line changed: update this test");
-    text.replace(SMOKE_LSE, &format!("lse: {{kind: lm, tol_grad: {tol_grad:?}, tol_rel_cost: 5.0e-6, max_iters: {max_iters}, hessian_n: 1000}}"))
+    text.replace(
+        SMOKE_LSE,
+        &format!("lse: {{kind: lm, tol_grad: {tol_grad:?}, tol_rel_cost: 5.0e-6, max_iters: {max_iters}, hessian_n: 1000}}"),
+    )
 }
 
 fn git(dir: &Path, args: &[&str]) {
