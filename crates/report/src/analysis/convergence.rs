@@ -111,7 +111,13 @@ fn pct(a: usize, b: usize) -> String {
 ///
 /// `stalled` holds each experiment's analysed stalls ([`crate::stalls`]): the totals also count the
 /// stalled fits that are Clarke stationary within the tolerance, and their table follows.
-pub fn convergence_markdown(rows: &[ConvergenceRow], stalled: &[(String, Vec<crate::stalls::StallRow>)]) -> String {
+/// `budgets` gives each experiment's iteration budget as shown in the totals (with how its budget
+/// was extended, if it was).
+pub fn convergence_markdown(
+    rows: &[ConvergenceRow],
+    stalled: &[(String, Vec<crate::stalls::StallRow>)],
+    budgets: &BTreeMap<String, String>,
+) -> String {
     let mut s = format!(
         "A least-squares fit *meets the criterion* when it stops `converged`: its objective has settled (relative decrease over the last five accepted steps at most `tol_rel_cost`) and its projected gradient on Theta is at most `tol_grad` times the noise's gradient scale sqrt(2 f tr(H) / n) (docs/PROTOCOL.md 3c). Target: at least {:.0}% of the fits of every experiment. *max iters*: budget exhausted; *stalled*: no step lowers the objective although the projected gradient is above the tolerance; *on a wall*: at least one parameter on the boundary of Theta (walls: gate intercept low / high, gate slope, expert slope, expert intercept); *degenerate*: a Voronoi cell of the target left empty (left out of the cell-based quantities, counted in summary.csv).\n\n",
         100.0 * TARGET_SHARE
@@ -141,11 +147,19 @@ pub fn convergence_markdown(rows: &[ConvergenceRow], stalled: &[(String, Vec<cra
             r.degenerate
         );
     }
-    s.push_str("\n| experiment | fits | meets criterion | target met | stalled at a Clarke-stationary kink | meets criterion or Clarke stationary |\n|---|---|---|---|---|---|\n");
+    s.push_str("\n| experiment | iteration budget | fits | meets criterion | target met | stalled at a Clarke-stationary kink | meets criterion or Clarke stationary |\n|---|---|---|---|---|---|---|\n");
     let met = |c: usize, f: usize| if f > 0 && c as f64 >= TARGET_SHARE * f as f64 { "yes" } else { "**no**" };
     for (e, (c, f)) in totals {
         let kinks = stalled.iter().filter(|(x, _)| x == e).flat_map(|(_, r)| r).filter(|r| r.clarke_stationary()).count();
-        let _ = writeln!(s, "| {e} | {f} | {} | {} | {kinks} | {} ({}) |", pct(c, f), met(c, f), pct(c + kinks, f), met(c + kinks, f));
+        let budget = budgets.get(e).map(String::as_str).unwrap_or("–");
+        let _ = writeln!(
+            s,
+            "| {e} | {budget} | {f} | {} | {} | {kinks} | {} ({}) |",
+            pct(c, f),
+            met(c, f),
+            pct(c + kinks, f),
+            met(c + kinks, f)
+        );
     }
     s.push_str(&crate::stalls::stalls_markdown(stalled));
     s

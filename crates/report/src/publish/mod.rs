@@ -345,7 +345,25 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
                 stalled.push((e.id().to_string(), rows));
             }
         }
-        let mut text = convergence_markdown(&conv, &stalled);
+        // each experiment's budget, and how it was extended (smoe extend-budget) if it was
+        let mut budgets = std::collections::BTreeMap::new();
+        for (e, _) in &counted {
+            let Some(cap) = e.estimators.iter().filter(|(_, est)| est.is_bounded()).filter_map(|(_, est)| est.max_iters()).max() else {
+                continue;
+            };
+            let text = match crate::extend::current_record(&root.paths(e)) {
+                Some(r) => format!(
+                    "{cap} ({} of {} units carried from the {}-iteration run, {} rerun: docs/PROTOCOL.md 13b)",
+                    r.units_carried,
+                    r.units_total,
+                    r.budgets.iter().map(|b| b.old_max_iters).max().unwrap_or(0),
+                    r.units_to_run
+                ),
+                None => cap.to_string(),
+            };
+            budgets.insert(e.id().to_string(), text);
+        }
+        let mut text = convergence_markdown(&conv, &stalled, &budgets);
         for (check, l) in all.iter().filter(|(e, _)| role(e) == Role::BudgetCheck) {
             let Some((base, bl)) = all.iter().find(|(e, _)| e.id() == check.stream_key() && role(e) == Role::Main) else { continue };
             let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
