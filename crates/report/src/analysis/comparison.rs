@@ -177,6 +177,35 @@ pub fn comparison_markdown(rows: &[GateComparison]) -> String {
     s
 }
 
+/// The comparisons of the truth-variability experiments, tallied per setting of their base
+/// experiment: how many of the truth draws give each verdict, beside the base experiment's own.
+/// `draws` pairs each comparison with the id of its base experiment.
+pub fn across_truths_markdown(base: &[GateComparison], draws: &[(String, GateComparison)]) -> String {
+    let mut groups: std::collections::BTreeMap<(String, String, String, String), Vec<&'static str>> = Default::default();
+    for (b, c) in draws {
+        let setting = super::spread::base_setting(&c.setting).to_string();
+        groups.entry((b.clone(), setting, c.estimator.clone(), c.quantity.to_string())).or_default().push(c.verdict.label());
+    }
+    let mut s = String::from("| experiment / setting | estimator | quantity | verdict on the experiment's truth | verdicts on the truth draws |\n|---|---|---|---|---|\n");
+    for ((b, setting, est, q), verdicts) in &groups {
+        let own = base
+            .iter()
+            .find(|c| &c.experiment == b && &c.setting == setting && &c.estimator == est && &c.quantity.to_string() == q)
+            .map_or("–", |c| c.verdict.label());
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for v in verdicts {
+            match counts.iter_mut().find(|(l, _)| l == v) {
+                Some((_, k)) => *k += 1,
+                None => counts.push((v, 1)),
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let tally = counts.iter().map(|(l, k)| format!("{l}: {k} of {}", verdicts.len())).collect::<Vec<_>>().join("; ");
+        let _ = writeln!(s, "| {b} / {setting} | {est} | {q} | {own} | {tally} |");
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +229,35 @@ mod tests {
         let b = Apart::of(&sig, &soft_one_lower);
         assert_eq!((b.sigmoid_lower, b.pairs), (5, 6));
         assert_eq!(b.verdict(), ComparativeVerdict::NotComparable);
+    }
+
+    fn comparison(experiment: &str, setting: &str, verdict: ComparativeVerdict) -> GateComparison {
+        let comparison = Comparison { slope_diff: 0.0, slope_diff_low: 0.0, slope_diff_high: 0.0, ratios: Vec::new() };
+        GateComparison {
+            experiment: experiment.into(),
+            setting: setting.into(),
+            estimator: "lse".into(),
+            quantity: Quantity::L2ToTruth,
+            comparison,
+            verdict,
+            apart: None,
+        }
+    }
+
+    /// Draws are tallied under their base experiment and setting ("relu_t3" is a draw of "relu"),
+    /// most frequent verdict first, beside the base experiment's own verdict.
+    #[test]
+    fn truth_draws_are_tallied_per_base_setting() {
+        use ComparativeVerdict::*;
+        let base = [comparison("E3", "relu", SoftmaxBetter), comparison("E3", "linear", NoDifference)];
+        let draws: Vec<(String, GateComparison)> =
+            [("relu_t1", SoftmaxBetter), ("relu_t2", NoDifference), ("relu_t3", SoftmaxBetter), ("linear_t1", SigmoidBetter)]
+                .iter()
+                .map(|(s, v)| ("E3".to_string(), comparison("TV3", s, *v)))
+                .collect();
+        let md = across_truths_markdown(&base, &draws);
+        assert!(md.contains("| E3 / relu | lse | l2_to_truth | softmax better | softmax better: 2 of 3; no difference: 1 of 3 |"), "{md}");
+        assert!(md.contains("| E3 / linear | lse | l2_to_truth | no difference | sigmoid better: 1 of 1 |"), "{md}");
+        assert_eq!(md.lines().count(), 4, "a header, a rule and one row per base setting: {md}");
     }
 }

@@ -16,7 +16,7 @@ mod summary;
 
 pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, Unsettled, RULES};
-pub use comparison::{comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
+pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
 pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};

@@ -17,7 +17,7 @@ pub fn base_of(exp: &Experiment) -> Option<&str> {
 }
 
 /// The setting a truth draw belongs to: "relu_t3" -> "relu".
-fn base_setting(name: &str) -> &str {
+pub(crate) fn base_setting(name: &str) -> &str {
     match name.rfind("_t") {
         Some(i) if name[i + 2..].chars().all(|c| c.is_ascii_digit()) && i + 2 < name.len() => &name[..i],
         _ => name,

@@ -4,9 +4,10 @@
 pub mod catalog;
 
 use crate::analysis::{
-    base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence, convergence_markdown,
-    lower_bound_markdown, lower_bound_rows, phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown, replication_markdown,
-    sensitivity_markdown, spread_markdown, summary, truth_spread, GateComparison, Results, BUDGET_CHECK, COMPARISON_RULE,
+    across_truths_markdown, base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence,
+    convergence_markdown, lower_bound_markdown, lower_bound_rows, phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown,
+    replication_markdown, sensitivity_markdown, spread_markdown, summary, truth_spread, GateComparison, Results, BUDGET_CHECK,
+    COMPARISON_RULE,
 };
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
@@ -326,7 +327,21 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         r.push('\n');
     }
     if !comps.is_empty() {
-        let text = comparison_markdown(&comps);
+        let mut text = comparison_markdown(&comps);
+        // the same comparison on every truth draw of the truth-variability experiments
+        let draws: Vec<(String, GateComparison)> = truths
+            .iter()
+            .filter_map(|(e, l)| Some((base_of(e)?.to_string(), comparisons(e, &l.fits))))
+            .flat_map(|(b, cs)| cs.into_iter().map(move |c| (b.clone(), c)))
+            .collect();
+        if !draws.is_empty() {
+            let _ = write!(
+                text,
+                "\n### Across truth draws\n\nThe same comparison, by the same rule, on each of the truth draws of the truth-variability experiments (five draws of the experiment's recipe, four replications each at five n: fewer pairs, so wider intervals than on the experiment's own truth); the per-draw rows follow the tally.\n\n{}\n{}",
+                across_truths_markdown(&comps, &draws),
+                comparison_markdown(&draws.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>())
+            );
+        }
         write(
             &dir.join("sample_complexity.md"),
             format!("# Sigmoid against softmax gating on the same data\n\n{COMPARISON_RULE}\n\n{text}").as_bytes(),
