@@ -82,7 +82,7 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
         std::fs::remove_file(&rec).map_err(ReportError::io(&rec))?;
     }
     let ext = crate::extend::record_path(paths);
-    if ext.exists() && crate::extend::current_record(paths).is_none() {
+    if ext.exists() && !crate::extend::merged_with_carried_lines(paths) {
         std::fs::remove_file(&ext).map_err(ReportError::io(&ext))?;
     }
     mark_current(paths)?;

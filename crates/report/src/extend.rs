@@ -71,12 +71,19 @@ fn carried_file(paths: &Paths, from_journal: &str) -> PathBuf {
     paths.journal_dir().join(format!("carried-from-{from_journal}.jsonl"))
 }
 
-/// The record of `paths`, if there is one and it speaks for their results: written for this
-/// fingerprint, with its carried lines in the journal.
+/// The record of `paths`, if there is one and it was written for this fingerprint. (The journals
+/// are working files, absent from a checkout, so this does not look at them; a merge does:
+/// [`merged_with_carried_lines`].)
 pub fn current_record(paths: &Paths) -> Option<Record> {
     let bytes = std::fs::read(record_path(paths)).ok()?;
     let r: Record = serde_json::from_slice(&bytes).ok()?;
-    (r.to_fingerprint == paths.fingerprint && carried_file(paths, &r.from_journal).exists()).then_some(r)
+    (r.to_fingerprint == paths.fingerprint).then_some(r)
+}
+
+/// Whether a merge of the journal of `paths` merges the lines a budget extension carried into it:
+/// only then does its record speak for the merged results.
+pub fn merged_with_carried_lines(paths: &Paths) -> bool {
+    current_record(paths).is_some_and(|r| carried_file(paths, &r.from_journal).exists())
 }
 
 /// The text of `path` (relative to the repository at `repo`) at `commit`.

@@ -103,6 +103,13 @@ fn an_extended_budget_merges_to_the_results_of_a_fresh_run() {
         "fitted parameters differ"
     );
 
+    // a checkout has no journals (working files): the record still speaks for the results
+    let raw = dir.path().join("data").join("raw");
+    let kept = dir.path().join("raw-aside");
+    std::fs::rename(&raw, &kept).unwrap();
+    assert!(current_record(&root.paths(&new)).is_some());
+    std::fs::rename(&kept, &raw).unwrap();
+
     // a later run without the carried lines (another code) drops the record at its merge
     let other = Root { dir: dir.path().to_path_buf(), code: "code-b".into() };
     run_and_merge(&new, &other);
