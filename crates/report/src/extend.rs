@@ -88,12 +88,7 @@ pub fn merged_with_carried_lines(paths: &Paths) -> bool {
 
 /// The text of `path` (relative to the repository at `repo`) at `commit`.
 fn config_at(repo: &Path, commit: &str, path: &Path) -> Result<(String, String)> {
-    let rev = format!("{commit}^{{commit}}");
-    let out = checked_output(
-        Command::new("git").args(["rev-parse", "--verify", &rev]).current_dir(repo),
-        format!("git rev-parse --verify {rev}"),
-    )?;
-    let full = String::from_utf8_lossy(&out).trim().to_string();
+    let full = crate::recertify::full_commit(repo, commit)?;
     let abs = std::fs::canonicalize(path).map_err(ReportError::io(path))?;
     let top = std::fs::canonicalize(repo).map_err(ReportError::io(repo))?;
     let rel = abs.strip_prefix(&top).map_err(|_| ReportError::NotRelative { path: path.to_path_buf() })?;

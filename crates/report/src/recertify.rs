@@ -110,12 +110,7 @@ pub fn sample_units(exp: &Experiment) -> Vec<Unit> {
 /// The full hash of `commit` in the repository at `repo`, and the code fingerprint of its
 /// sources: its result crates extracted with `git archive` into a temporary directory.
 pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)> {
-    let rev = format!("{commit}^{{commit}}");
-    let out = checked_output(
-        Command::new("git").args(["rev-parse", "--verify", &rev]).current_dir(repo),
-        format!("git rev-parse --verify {rev}"),
-    )?;
-    let full = String::from_utf8_lossy(&out).trim().to_string();
+    let full = full_commit(repo, commit)?;
     let tmp = tempfile::tempdir().map_err(ReportError::io(std::env::temp_dir()))?;
     let mut paths = vec!["Cargo.lock".to_string()];
     for k in smoe_experiment::paths::RESULT_CRATES {
@@ -124,6 +119,17 @@ pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)
     let command = format!("git archive {full} {} | tar -x -C {}", paths.join(" "), tmp.path().display());
     checked_output(Command::new("bash").arg("-c").arg(format!("set -o pipefail; {command}")).current_dir(repo), command)?;
     Ok((full, code_fingerprint(tmp.path())?))
+}
+
+/// The full hash of `commit` in the repository at `repo` (an error naming the command if git
+/// does not know it).
+pub(crate) fn full_commit(repo: &Path, commit: &str) -> Result<String> {
+    let rev = format!("{commit}^{{commit}}");
+    let out = checked_output(
+        Command::new("git").args(["rev-parse", "--verify", &rev]).current_dir(repo),
+        format!("git rev-parse --verify {rev}"),
+    )?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// Where two serialised results first differ: a few characters of each around that place.
