@@ -170,10 +170,7 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
         Err(_) => None,
     };
     // the journal of the run that produced the results: this one's, or the first step's
-    let journal = match &previous {
-        Some(r) if r.steps.last().is_some_and(|s| s.to_fingerprint == from_fp) => r.journal.clone(),
-        _ => from_fp.clone(),
-    };
+    let journal = results_journal(&paths);
     let journal_dir = root.dir.join("data").join("raw").join(exp.id()).join(&journal);
     let old = read_journals(&journal_dir)?;
     let sample = sample_units(exp);
