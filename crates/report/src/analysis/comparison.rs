@@ -192,13 +192,11 @@ pub fn across_truths_markdown(base: &[GateComparison], draws: &[(String, GateCom
             .iter()
             .find(|c| &c.experiment == b && &c.setting == setting && &c.estimator == est && &c.quantity.to_string() == q)
             .map_or("–", |c| c.verdict.label());
-        let mut counts: Vec<(&str, usize)> = Vec::new();
+        let mut by_label: std::collections::BTreeMap<&str, usize> = Default::default();
         for v in verdicts {
-            match counts.iter_mut().find(|(l, _)| l == v) {
-                Some((_, k)) => *k += 1,
-                None => counts.push((v, 1)),
-            }
+            *by_label.entry(v).or_default() += 1;
         }
+        let mut counts: Vec<(&str, usize)> = by_label.into_iter().collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let tally = counts.iter().map(|(l, k)| format!("{l}: {k} of {}", verdicts.len())).collect::<Vec<_>>().join("; ");
         let _ = writeln!(s, "| {b} / {setting} | {est} | {q} | {own} | {tally} |");
