@@ -60,13 +60,51 @@ const SETTLE_WINDOW: usize = 5;
 const CHOL_BLOCK: usize = 48;
 
 /// Solve a * x = b for symmetric positive-definite a (p x p, row-major; its lower triangle is
-/// overwritten by the Cholesky factor L, its upper triangle by scratch). Returns false, leaving b
-/// unspecified, if a is not numerically positive definite.
+/// overwritten by the Cholesky factor L, its strict upper triangle is neither read nor written).
+/// Returns false, leaving b unspecified, if a is not numerically positive definite.
 ///
 /// Right-looking blocked factorisation: each block column is factored in place, then the
-/// trailing matrix is updated by one matrix product (matrixmultiply's dgemm), which is where
+/// trailing matrix is updated by matrix products (matrixmultiply's dgemm), which is where
 /// almost all of the p^3/3 flops go.
 pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
+    cholesky_solve_by(a, b, lower_trailing_update)
+}
+
+/// The trailing update of the blocked Cholesky factorisation after block column k0..k1:
+/// A[k1.., k1..] -= P P^T with P = L[k1.., k0..k1], on and below the diagonal only (the upper half
+/// is never read): one product per block of CHOL_BLOCK rows, over the columns up to that block's
+/// end. Each entry is the same sum, in the same order, as in the product over the full square
+/// (the test `lower_trailing_update_matches_the_full_square` checks this bit for bit).
+fn lower_trailing_update(a: &mut [f64], p: usize, k0: usize, k1: usize) {
+    assert_eq!(a.len(), p * p, "a must be p x p");
+    for r0 in (k1..p).step_by(CHOL_BLOCK) {
+        let r1 = (r0 + CHOL_BLOCK).min(p);
+        let base = a.as_mut_ptr();
+        // SAFETY: rows r0..r1 and k1..r1 of P are rows of a at columns k0..k1 (row stride p);
+        // the updated block is rows r0..r1, columns k1..r1. P and the updated block do not
+        // overlap (columns < k1 vs >= k1), and every extent lies inside the p x p matrix.
+        unsafe {
+            matrixmultiply::dgemm(
+                r1 - r0,
+                k1 - k0,
+                r1 - k1,
+                -1.0,
+                base.add(r0 * p + k0),
+                p as isize,
+                1,
+                base.add(k1 * p + k0),
+                1,
+                p as isize,
+                1.0,
+                base.add(r0 * p + k1),
+                p as isize,
+                1,
+            );
+        }
+    }
+}
+
+fn cholesky_solve_by(a: &mut [f64], b: &mut [f64], trailing_update: fn(&mut [f64], usize, usize, usize)) -> bool {
     let p = b.len();
     assert_eq!(a.len(), p * p, "a must be p x p");
     for k0 in (0..p).step_by(CHOL_BLOCK) {
@@ -93,33 +131,7 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64]) -> bool {
                 a[i * p + j] = (a[i * p + j] - dot) / a[j * p + j];
             }
         }
-        // trailing update A[k1.., k1..] -= P P^T with P = L[k1.., k0..k1] (the full square: its
-        // upper half is never read again)
-        let m = p - k1;
-        if m > 0 {
-            let base = a.as_mut_ptr();
-            // SAFETY: P is rows k1..p, columns k0..k1 of a (row stride p); the trailing block is
-            // rows and columns k1..p. P and the trailing block do not overlap (columns < k1 vs
-            // >= k1), and every extent lies inside the p x p matrix.
-            unsafe {
-                matrixmultiply::dgemm(
-                    m,
-                    k1 - k0,
-                    m,
-                    -1.0,
-                    base.add(k1 * p + k0),
-                    p as isize,
-                    1,
-                    base.add(k1 * p + k0),
-                    1,
-                    p as isize,
-                    1.0,
-                    base.add(k1 * p + k1),
-                    p as isize,
-                    1,
-                );
-            }
-        }
+        trailing_update(a, p, k0, k1);
     }
     // L y = b, then L^T x = y
     for i in 0..p {
@@ -297,7 +309,7 @@ fn finish(spec: Spec, theta: Vec<f64>, s: Stop, sample: &Sample, bounds: &Bounds
 
 #[cfg(test)]
 mod tests {
-    use super::cholesky_solve;
+    use super::{cholesky_solve, cholesky_solve_by};
 
     /// A hand-worked system: [[4, 2], [2, 3]] x = [2, 1] has x = [0.5, 0].
     #[test]
@@ -319,7 +331,55 @@ mod tests {
         assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0]));
     }
 
-    fn check_random_spd(p: usize) {
+    /// The trailing update as one product over the full square (the factorisation's original
+    /// form): the reference the lower-triangular blocks must equal.
+    fn full_trailing_update(a: &mut [f64], p: usize, k0: usize, k1: usize) {
+        let m = p - k1;
+        if m == 0 {
+            return;
+        }
+        let base = a.as_mut_ptr();
+        // SAFETY: as in lower_trailing_update, over the whole trailing square.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k1 - k0,
+                m,
+                -1.0,
+                base.add(k1 * p + k0),
+                p as isize,
+                1,
+                base.add(k1 * p + k0),
+                1,
+                p as isize,
+                1.0,
+                base.add(k1 * p + k1),
+                p as isize,
+                1,
+            );
+        }
+    }
+
+    /// The factor's lower triangle and the solution equal, bit for bit, those of the full-square
+    /// update, for one block, several blocks with a ragged end, and the paper's size (p = 594).
+    #[test]
+    fn lower_trailing_update_matches_the_full_square() {
+        for p in [37, 150, 594] {
+            let (a, b) = random_spd(p);
+            let (mut fa, mut fb) = (a.clone(), b.clone());
+            assert!(cholesky_solve(&mut fa, &mut fb));
+            let (mut ra, mut rb) = (a.clone(), b.clone());
+            assert!(cholesky_solve_by(&mut ra, &mut rb, full_trailing_update));
+            for i in 0..p {
+                assert_eq!(fb[i].to_bits(), rb[i].to_bits(), "p = {p}, solution entry {i}");
+                for j in 0..=i {
+                    assert_eq!(fa[i * p + j].to_bits(), ra[i * p + j].to_bits(), "p = {p}, factor entry ({i}, {j})");
+                }
+            }
+        }
+    }
+
+    fn random_spd(p: usize) -> (Vec<f64>, Vec<f64>) {
         let r: Vec<f64> = (0..p * p).map(|i| ((i * 7919 % 101) as f64 / 50.0) - 1.0).collect();
         let mut a = vec![0.0; p * p];
         for i in 0..p {
@@ -328,6 +388,11 @@ mod tests {
             }
         }
         let b: Vec<f64> = (0..p).map(|i| (i as f64).sin()).collect();
+        (a, b)
+    }
+
+    fn check_random_spd(p: usize) {
+        let (a, b) = random_spd(p);
         let (mut f, mut x) = (a.clone(), b.clone());
         assert!(cholesky_solve(&mut f, &mut x));
         for i in 0..p {

@@ -32,7 +32,15 @@ impl JournalEntry {
 /// ignored.
 pub fn read_journals(dir: &Path) -> Result<BTreeMap<String, Vec<JournalEntry>>, ExperimentError> {
     let mut out: BTreeMap<String, Vec<JournalEntry>> = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
+    visit_journals(dir, |e, _| out.entry(e.key.clone()).or_default().push(e))?;
+    Ok(out)
+}
+
+/// Visit every parseable line of the journal files in `dir` (every *.jsonl, in name order, each
+/// in line order) with its entry and its raw text (which carries the floats exactly as written).
+/// Unparseable lines (a torn last line from a kill mid-write) are skipped.
+pub fn visit_journals(dir: &Path, mut visit: impl FnMut(JournalEntry, &str)) -> Result<(), ExperimentError> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     let mut files: Vec<PathBuf> =
         entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
     files.sort();
@@ -41,11 +49,11 @@ pub fn read_journals(dir: &Path) -> Result<BTreeMap<String, Vec<JournalEntry>>, 
         for line in reader.lines() {
             let line = line.map_err(ExperimentError::io(&f))?;
             if let Ok(e) = serde_json::from_str::<JournalEntry>(&line) {
-                out.entry(e.key.clone()).or_default().push(e);
+                visit(e, &line);
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Appends entries to a journal file, one flushed line each; safe to share between threads.

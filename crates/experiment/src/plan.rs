@@ -17,7 +17,7 @@ use crate::fsio::sha256_bytes;
 use crate::rows::{Quantity, Target};
 use smoe_estimator::{Bounds, Estimator, EstimatorParams, Init, InitNoise, InitParams, SgdParams, ThetaBox};
 use smoe_metrics::LossKind;
-use smoe_model::{draw_inputs, logit, seed, sigmoid, Gate, Mixture, Spec, TruthParams, TruthRecipe};
+use smoe_model::{draw_inputs, draw_sample, logit, seed, sigmoid, Gate, Mixture, Sample, Spec, TruthParams, TruthRecipe};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -350,6 +350,44 @@ impl Experiment {
         }
     }
 
+    /// Everything a unit's fit starts from, derived from the unit's identity alone: the truth of
+    /// its n (from the setting's `truth`, as drawn by [`Experiment::truth`]), its sample and that
+    /// sample's seed, the fit's structure, start and bounds, and the estimator's random stream.
+    /// The run and every later refit (the stall analysis) use this one derivation, so a refit
+    /// lands exactly where the run did.
+    pub fn unit_inputs(&self, u: &Unit, truth: &Mixture) -> UnitInputs {
+        let cfg = &self.config;
+        let setting = &self.settings[u.setting];
+        let fit_cfg = &setting.fits[u.fit];
+        let est_name = &self.estimators[u.estimator].0;
+        let truth = self.truth_at(u.setting, truth, u.n);
+        let (n, rep) = (u.n.to_string(), u.rep.to_string());
+        let gate = fit_cfg.gate.name();
+        let data_id =
+            [("experiment", self.stream_key()), ("setting", setting.name.as_str()), ("n", &n), ("rep", &rep), ("purpose", "data")];
+        let data_seed = seed::derive_seed(cfg.seed, &data_id);
+        let data = draw_sample(&truth, u.n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).expect("validated noise");
+        let spec = setting.fit_spec(fit_cfg, cfg);
+        let start = self.inits[u.estimator]
+            .start(
+                &truth,
+                spec,
+                u.n as usize,
+                &mut self.stream(&[("setting", &setting.name), ("fit", gate), ("n", &n), ("rep", &rep), ("purpose", "init")]),
+            )
+            .expect("validated init");
+        let bounds = self.bounds(&spec);
+        let stream = self.stream(&[
+            ("setting", &setting.name),
+            ("fit", gate),
+            ("estimator", est_name),
+            ("n", &n),
+            ("rep", &rep),
+            ("purpose", "sgd"),
+        ]);
+        UnitInputs { truth, data, data_seed, spec, start, bounds, stream }
+    }
+
     /// Theta's bounds for a mixture of structure `spec` (unbounded without a `theta_box`).
     pub fn bounds(&self, spec: &Spec) -> Bounds {
         match &self.theta_box {
@@ -556,6 +594,20 @@ pub struct Unit {
     pub estimator: usize,
     pub n: u64,
     pub rep: u32,
+}
+
+/// What a unit's fit starts from ([`Experiment::unit_inputs`]).
+pub struct UnitInputs {
+    /// The truth that generated the data (for member two of a two-point pair, the one at n).
+    pub truth: Mixture,
+    pub data: Sample,
+    /// The seed of the sample's stream (recorded with each row).
+    pub data_seed: [u8; 32],
+    pub spec: Spec,
+    pub start: Mixture,
+    pub bounds: Bounds,
+    /// The estimator's random stream (used by SGD; a least-squares fit ignores it).
+    pub stream: rand_chacha::ChaCha20Rng,
 }
 
 /// A slice of the plan: units whose plan index is congruent to `index` mod `count`.

@@ -4,12 +4,12 @@ use crate::error::ExperimentError;
 use crate::gbar::{self, bits, GbarRecord};
 use crate::journal::{read_journals, Journal, JournalEntry};
 use crate::paths::Paths;
-use crate::plan::{Experiment, Shard, Unit};
+use crate::plan::{Experiment, Shard, Unit, UnitInputs};
 use crate::rows::{not_converged, FitRow, Target};
 use rayon::prelude::*;
 use smoe_estimator::{Fit, Termination};
 use smoe_metrics::{atom_errors, canonical_softmax_gauge, l2_error, matched_expert_error, split_atom_errors, voronoi_loss};
-use smoe_model::{draw_sample, seed, Gate, Mixture};
+use smoe_model::{seed, Gate, Mixture};
 use std::path::Path;
 
 /// Everything shared by the units of an experiment: truths, evaluation inputs, targets.
@@ -54,41 +54,16 @@ impl<'a> Context<'a> {
     /// Run one unit.
     pub fn run_unit(&self, u: &Unit) -> JournalEntry {
         let exp = self.exp;
-        let cfg = &exp.config;
         let setting = &exp.settings[u.setting];
         let fit_cfg = &setting.fits[u.fit];
         let (est_name, estimator) = &exp.estimators[u.estimator];
         let init = &exp.inits[u.estimator];
-        // the truth of this n (a two-point setting's second member moves with n)
-        let truth = &exp.truth_at(u.setting, &self.truths[u.setting], u.n);
-        let (n, rep) = (u.n.to_string(), u.rep.to_string());
-        let gate = fit_cfg.gate.name();
-        let data_id = [("experiment", exp.stream_key()), ("setting", setting.name.as_str()), ("n", &n), ("rep", &rep), ("purpose", "data")];
-        let data_seed = seed::derive_seed(cfg.seed, &data_id);
-        let data = draw_sample(truth, u.n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).expect("validated noise");
-        let spec = setting.fit_spec(fit_cfg, cfg);
-        let start = init
-            .start(
-                truth,
-                spec,
-                u.n as usize,
-                &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("n", &n), ("rep", &rep), ("purpose", "init")]),
-            )
-            .expect("validated init");
+        // the truth of this n (a two-point setting's second member moves with n), the sample,
+        // the start and the stream: derived from the unit's identity alone
+        let UnitInputs { truth, data, data_seed, spec, start, bounds, mut stream } = exp.unit_inputs(u, &self.truths[u.setting]);
+        let truth = &truth;
         let t0 = std::time::Instant::now();
-        let Fit { mixture, report } = estimator.fit(
-            &start,
-            &data,
-            &exp.bounds(&spec),
-            &mut exp.stream(&[
-                ("setting", &setting.name),
-                ("fit", gate),
-                ("estimator", est_name),
-                ("n", &n),
-                ("rep", &rep),
-                ("purpose", "sgd"),
-            ]),
-        );
+        let Fit { mixture, report } = estimator.fit(&start, &data, &bounds, &mut stream);
         let wall_s = t0.elapsed().as_secs_f64();
         let target = match fit_cfg.target {
             Target::Truth => truth,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use smoe_estimator::{EstimatorParams, Termination};
 use smoe_experiment::config::ExperimentConfig;
 use smoe_experiment::fsio::atomic_write_bytes;
-use smoe_experiment::journal::JournalEntry;
+use smoe_experiment::journal::visit_journals;
 use smoe_experiment::paths::{Paths, Root};
 use smoe_experiment::plan::Experiment;
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,19 +151,10 @@ fn first_difference(a: &ExperimentConfig, b: &ExperimentConfig) -> String {
 /// skipped, as the merge does.
 fn journal_lines(dir: &Path) -> Result<BTreeMap<String, (String, bool)>> {
     let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "jsonl")).collect();
-    files.sort();
-    for f in files {
-        let text = std::fs::read_to_string(&f).map_err(ReportError::io(&f))?;
-        for line in text.lines() {
-            if let Ok(e) = serde_json::from_str::<JournalEntry>(line) {
-                let capped = e.rows.iter().any(|r| r.termination == Termination::MaxIters);
-                out.entry(e.key).or_insert_with(|| (line.to_string(), capped));
-            }
-        }
-    }
+    visit_journals(dir, |e, line| {
+        let capped = e.rows.iter().any(|r| r.termination == Termination::MaxIters);
+        out.entry(e.key).or_insert_with(|| (line.to_string(), capped));
+    })?;
     Ok(out)
 }
 

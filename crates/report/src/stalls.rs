@@ -16,9 +16,9 @@ use crate::error::{ReportError, Result};
 use serde::{Deserialize, Serialize};
 use smoe_estimator::{Bounds, Estimator, Fit, Termination};
 use smoe_experiment::paths::Paths;
-use smoe_experiment::plan::Experiment;
+use smoe_experiment::plan::{Experiment, Unit, UnitInputs};
 use smoe_experiment::rows::FitRow;
-use smoe_model::{dot, draw_sample, kernel, seed, Expert, Mixture, Sample, Workspace};
+use smoe_model::{dot, kernel, Expert, Mixture, Sample, Workspace};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -38,8 +38,10 @@ pub struct KinkCheck {
     /// between the samples pinned to a kink and the rest.
     pub near_points: usize,
     /// Smallest |a_i.x_s + b_i| / (sum_j |a_ij x_sj| + |b_i|) over every sample and ReLU expert
-    /// away from the kinks (how close the next sample is): NaN without ReLU experts.
-    pub nearest_off_kink: f64,
+    /// away from the kinks (how close the next sample is): None without ReLU experts. (An
+    /// Option, not NaN: JSON has no NaN, so a NaN would be written as null and the record could
+    /// not be read back, and every report would redo the stall analysis.)
+    pub nearest_off_kink: Option<f64>,
     /// Norm of the projected gradient the kernel reports (ReLU'(0) = 0).
     pub pg: f64,
     /// Smallest projected norm of an element of the Clarke subdifferential.
@@ -115,13 +117,7 @@ pub fn kink_check(m: &Mixture, sample: &Sample, bounds: &Bounds) -> KinkCheck {
     }
     let masked: Vec<f64> = g.iter().zip(&held).map(|(v, &h)| if h { 0.0 } else { *v }).collect();
     let clarke_pg = if kinks.is_empty() { pg } else { norm(&masked).min(pg) };
-    KinkCheck {
-        kink_points: kinks.len(),
-        near_points,
-        nearest_off_kink: if nearest.is_finite() { nearest } else { f64::NAN },
-        pg,
-        clarke_pg,
-    }
+    KinkCheck { kink_points: kinks.len(), near_points, nearest_off_kink: nearest.is_finite().then_some(nearest), pg, clarke_pg }
 }
 
 /// The entries of theta holding expert i's slope a_i (d of them), then its intercept b_i: the
@@ -179,32 +175,11 @@ pub fn record_path(paths: &Paths) -> PathBuf {
     paths.data().join("stalls.json")
 }
 
-/// Refit one unit exactly as the run did: its sample, start, bounds and random stream.
-pub fn refit(exp: &Experiment, setting: usize, fit: usize, estimator: usize, n: u64, rep: u32) -> (Sample, Fit) {
-    let cfg = &exp.config;
-    let s = &exp.settings[setting];
-    let fit_cfg = &s.fits[fit];
-    let (est_name, est) = &exp.estimators[estimator];
-    let truth = exp.truth_at(setting, &exp.truth(setting), n);
-    let (n_s, rep_s) = (n.to_string(), rep.to_string());
-    let gate = fit_cfg.gate.name();
-    let data_id = [("experiment", exp.stream_key()), ("setting", s.name.as_str()), ("n", &n_s), ("rep", &rep_s), ("purpose", "data")];
-    let data = draw_sample(&truth, n as usize, cfg.noise_var, &mut seed::stream(cfg.seed, &data_id)).expect("validated noise");
-    let spec = s.fit_spec(fit_cfg, cfg);
-    let start = exp.inits[estimator]
-        .start(
-            &truth,
-            spec,
-            n as usize,
-            &mut exp.stream(&[("setting", &s.name), ("fit", gate), ("n", &n_s), ("rep", &rep_s), ("purpose", "init")]),
-        )
-        .expect("validated init");
-    let fitted = est.fit(
-        &start,
-        &data,
-        &exp.bounds(&spec),
-        &mut exp.stream(&[("setting", &s.name), ("fit", gate), ("estimator", est_name), ("n", &n_s), ("rep", &rep_s), ("purpose", "sgd")]),
-    );
+/// Refit one unit exactly as the run did: its sample, start, bounds and random stream, by the
+/// run's own derivation ([`Experiment::unit_inputs`]).
+pub fn refit(exp: &Experiment, u: &Unit) -> (Sample, Fit) {
+    let UnitInputs { data, start, bounds, mut stream, .. } = exp.unit_inputs(u, &exp.truth(u.setting));
+    let fitted = exp.estimators[u.estimator].1.fit(&start, &data, &bounds, &mut stream);
     (data, fitted)
 }
 
@@ -240,7 +215,7 @@ pub fn stalls(exp: &Experiment, paths: &Paths, fits: &[FitRow]) -> Result<Vec<St
         let Some(fi) = exp.settings[si].fits.iter().position(|f| f.gate == r.gate_fit) else { continue };
         let Ok(ei) = exp.estimator_index(&r.estimator) else { continue };
         let Estimator::Lm(lm) = &exp.estimators[ei].1 else { continue };
-        let (sample, fit) = refit(exp, si, fi, ei, r.n, r.rep);
+        let (sample, fit) = refit(exp, &Unit { setting: si, fit: fi, estimator: ei, n: r.n, rep: r.rep });
         let reproduced = fit.report.termination == r.termination
             && (fit.report.objective - r.train_mse).abs() <= 1e-13 * r.train_mse.abs().max(f64::MIN_POSITIVE);
         let spec = fit.mixture.spec;
@@ -277,7 +252,7 @@ pub fn stalls_markdown(per_exp: &[(String, Vec<StallRow>)]) -> String {
             explained += usize::from(r.clarke_stationary());
             let _ = writeln!(
                 s,
-                "| {e} / {} / {} | {} | {} | {} | {} | {} | {:.1e} | {:.3} | {:.3} | {} | {} |",
+                "| {e} / {} / {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} |",
                 r.setting,
                 r.gate_fit,
                 r.n,
@@ -285,7 +260,7 @@ pub fn stalls_markdown(per_exp: &[(String, Vec<StallRow>)]) -> String {
                 if r.reproduced { "yes" } else { "**no**" },
                 r.check.kink_points,
                 r.check.near_points,
-                r.check.nearest_off_kink,
+                r.check.nearest_off_kink.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1e}")),
                 r.check.pg / r.noise_grad,
                 r.check.clarke_pg / r.noise_grad,
                 r.tol_grad,
@@ -328,7 +303,7 @@ mod tests {
         assert!((c.pg - reported).abs() < 1e-12, "{} vs {reported}", c.pg);
         let clarke = (0.25f64.powi(2) + 2.0 * 0.125f64.powi(2)).sqrt();
         assert!((c.clarke_pg - clarke).abs() < 1e-12, "{} vs {clarke}", c.clarke_pg);
-        assert_eq!(c.nearest_off_kink, 1.0);
+        assert_eq!(c.nearest_off_kink, Some(1.0));
     }
 
     /// A bound holding b (at its upper wall with the gradient pushing out) takes b out of both
@@ -358,6 +333,29 @@ mod tests {
         assert_eq!(c.clarke_pg, c.pg);
         assert!(c.pg > 0.0);
         // -0.9 + 0.3 = -0.6 over 0.9 + 0.3 = 1.2: 0.5; 0.5 + 0.3 = 0.8 over 0.8: 1
-        assert!((c.nearest_off_kink - 0.5).abs() < 1e-12);
+        assert!((c.nearest_off_kink.unwrap() - 0.5).abs() < 1e-12);
+    }
+
+    /// A record without ReLU experts (no kink distance) is read back as written: the cache of
+    /// the stall analysis must hold for smooth experts too, or every report refits their stalls.
+    #[test]
+    fn a_record_without_relu_experts_round_trips() {
+        let check = KinkCheck { kink_points: 0, near_points: 0, nearest_off_kink: None, pg: 0.5, clarke_pg: 0.5 };
+        let row = StallRow {
+            setting: "gelu".into(),
+            gate_fit: "sigmoid".into(),
+            estimator: "lse".into(),
+            n: 31623,
+            rep: 3,
+            tol_grad: 0.1,
+            noise_grad: 2.0,
+            reproduced: true,
+            check,
+        };
+        let rec = StallRecord { fits_sha256: "ab".into(), rows: vec![row] };
+        let text = serde_json::to_string_pretty(&rec).unwrap();
+        assert!(text.contains("\"nearest_off_kink\": null"), "{text}");
+        let back: StallRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, rec);
     }
 }

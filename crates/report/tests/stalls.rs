@@ -1,6 +1,6 @@
-//! The stall analysis refits a unit outside the run (crates/report/src/stalls.rs derives its data,
-//! start and stream itself): it must land exactly where the run did, or its kink counts would
-//! describe another fit.
+//! The stall analysis refits a unit outside the run (by the run's derivation of a unit's data,
+//! start and stream, `Experiment::unit_inputs`): it must land exactly where the run did, or its
+//! kink counts would describe another fit.
 
 use smoe_estimator::Termination;
 use smoe_experiment::paths::Root;
@@ -34,7 +34,7 @@ fn a_refit_lands_where_the_run_did() {
                     && r.rep == u.rep
             })
             .unwrap_or_else(|| panic!("{key} has a row"));
-        let (sample, fit) = refit(&exp, u.setting, u.fit, u.estimator, u.n, u.rep);
+        let (sample, fit) = refit(&exp, &u);
         assert_eq!(sample.n() as u64, u.n);
         assert_eq!(fit.report.termination, row.termination, "{key}");
         assert_eq!(fit.report.iterations, row.iterations, "{key}");
