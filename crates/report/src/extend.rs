@@ -71,13 +71,15 @@ fn carried_file(paths: &Paths, from_journal: &str) -> PathBuf {
     paths.journal_dir().join(format!("carried-from-{from_journal}.jsonl"))
 }
 
-/// The record of `paths`, if there is one and it was written for this fingerprint. (The journals
-/// are working files, absent from a checkout, so this does not look at them; a merge does:
-/// [`merged_with_carried_lines`].)
+/// The record of `paths`, if there is one and it speaks for the results: written for this
+/// fingerprint, or for the run behind results that a recertification carried to this fingerprint
+/// (the carried results are the same bits). (The journals are working files, absent from a
+/// checkout, so this does not look at them; a merge does: [`merged_with_carried_lines`].)
 pub fn current_record(paths: &Paths) -> Option<Record> {
     let bytes = std::fs::read(record_path(paths)).ok()?;
     let r: Record = serde_json::from_slice(&bytes).ok()?;
-    (r.to_fingerprint == paths.fingerprint).then_some(r)
+    let recertified = || paths.results_current() && crate::recertify::results_journal(paths) == r.to_fingerprint;
+    (r.to_fingerprint == paths.fingerprint || recertified()).then_some(r)
 }
 
 /// Whether a merge of the journal of `paths` merges the lines a budget extension carried into it:

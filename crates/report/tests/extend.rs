@@ -7,6 +7,7 @@ use smoe_experiment::plan::{Experiment, Shard};
 use smoe_experiment::run::{run, Silent};
 use smoe_report::commands::merge;
 use smoe_report::extend::{budget_change, current_record, extend, record_path};
+use smoe_report::recertify::recertify;
 use smoe_report::store::read_fits;
 use smoe_report::ReportError;
 use std::path::{Path, PathBuf};
@@ -109,6 +110,13 @@ fn an_extended_budget_merges_to_the_results_of_a_fresh_run() {
     std::fs::rename(&raw, &kept).unwrap();
     assert!(current_record(&root.paths(&new)).is_some());
     std::fs::rename(&kept, &raw).unwrap();
+
+    // a recertification to other code carries the results, and the record speaks for them still
+    let recertified = Root { dir: dir.path().to_path_buf(), code: "code-c".into() };
+    assert!(current_record(&recertified.paths(&new)).is_none(), "under other code the results are stale");
+    recertify(&new, &recertified, "HEAD", "code-a", true).unwrap();
+    assert!(recertified.paths(&new).results_current());
+    assert!(current_record(&recertified.paths(&new)).is_some(), "the record speaks for the recertified results");
 
     // a later run without the carried lines (another code) drops the record at its merge
     let other = Root { dir: dir.path().to_path_buf(), code: "code-b".into() };
