@@ -102,12 +102,28 @@ impl KhatriRao {
         let (np, nz) = (self.pairs_in.len(), self.pairs_z.len());
         let (d, m) = (self.dt - 1, self.m);
         let p = m * self.dt;
-        let u: Vec<f32> =
-            (0..self.rows).flat_map(|s| self.pairs_z.iter().map(move |&(i, j)| (z[i * self.rows + s] * z[j * self.rows + s]) as f32)).collect();
+        let u: Vec<f32> = (0..self.rows)
+            .flat_map(|s| self.pairs_z.iter().map(move |&(i, j)| (z[i * self.rows + s] * z[j * self.rows + s]) as f32))
+            .collect();
         let mut g = vec![0.0f32; nz * np];
         // SAFETY: u is rows x nz, v is rows x np, g is nz x np (all row-major).
         unsafe {
-            matrixmultiply::sgemm(nz, self.rows, np, 1.0, u.as_ptr(), 1, nz as isize, self.v.as_ptr(), np as isize, 1, 0.0, g.as_mut_ptr(), np as isize, 1);
+            matrixmultiply::sgemm(
+                nz,
+                self.rows,
+                np,
+                1.0,
+                u.as_ptr(),
+                1,
+                nz as isize,
+                self.v.as_ptr(),
+                np as isize,
+                1,
+                0.0,
+                g.as_mut_ptr(),
+                np as isize,
+                1,
+            );
         }
         let scale = 2.0 / self.rows as f64;
         let col = |i: usize, c: usize| if c < d { i * d + c } else { m * d + i };
