@@ -39,7 +39,7 @@ build:
 	$(CARGO) build --release --locked --workspace
 
 # style first (fast), then the tests, then the live single-node Slurm run of the smoke configs
-# (about 30 s with Slurm installed, plus the Debian packages on a fresh machine); CI runs exactly this
+# (about a minute with Slurm installed, plus the Debian packages on a fresh machine); CI runs exactly this
 test:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

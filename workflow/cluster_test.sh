@@ -4,11 +4,15 @@
 #  1. installs Slurm and munge from Debian's packages (skipped when they are there),
 #  2. starts a private munged, slurmctld and slurmd on localhost (no systemd: each is started
 #     here in the foreground of a background job, and stopped by its pid when the script exits),
-#  3. runs the smoke configs once in a single process into one scratch root (the reference),
+#  3. runs the smoke configs and the load config (workflow/smoke_cluster.yaml) once in a single
+#     process into one scratch root (the reference),
 #  4. submits them as a job array through workflow/slurm.sh from a second scratch root,
-#     cancels one running task with scancel, waits for the array,
+#     cancels one task with scancel once it has journaled its first unit of the load config
+#     (so the signal lands mid-run, whatever the machine's speed), waits for the array, and
+#     checks that the cancelled shard journaled some but not all of its load units,
 #  5. shows that `smoe merge` refuses the incomplete results, finds the missing shards from the
-#     journals (workflow/missing_shards.sh), resubmits only those, waits, merges,
+#     journals (workflow/missing_shards.sh), resubmits only those (checking that the resubmitted
+#     shard runs exactly the units the cancelled one had not journaled), waits, merges,
 #  6. checks that the merged results equal the reference bit for bit: params.parquet and the
 #     G_bar cache byte for byte, fits.parquet byte for byte after both roots' journals are
 #     merged again with wall_s zeroed (wall time is the only column allowed to differ).
@@ -18,8 +22,9 @@
 # (the packages install their defaults; when /usr/sbin/policy-rc.d is absent, one is put there
 # for the install and removed). Rerunning is safe.
 # Settings (environment): SCRATCH, SHARDS (array size, default 4), CANCEL (the task to cancel,
-# default 1: it must start in the first wave, while the G_bars are computed, or it may finish
-# before scancel reaches it, which the test reports as a failure), CPUS_PER_TASK (default 1),
+# default 1; each shard of the load config runs for seconds after its first unit, so scancel
+# lands mid-run; a task that still finished before it is reported as a failure), CPUS_PER_TASK
+# (default 1),
 # SLURMCTLD_PORT / SLURMD_PORT (default 6817 / 6818).
 set -euo pipefail
 
@@ -30,8 +35,11 @@ cancel=${CANCEL:-1}
 cpus_per_task=${CPUS_PER_TASK:-1}
 ctld_port=${SLURMCTLD_PORT:-6817}
 slurmd_port=${SLURMD_PORT:-6818}
-configs=(workflow/smoke.yaml workflow/smoke_init_none.yaml)
-experiments=(smoke smoke_init_none)
+# the smoke configs (G_bars shared between tasks, two experiments of one family) and the load:
+# the cancel lands while the load runs (its first unit journaled, the rest seconds away)
+configs=(workflow/smoke.yaml workflow/smoke_init_none.yaml workflow/smoke_cluster.yaml)
+experiments=(smoke smoke_init_none smoke_cluster)
+load=smoke_cluster
 packages=(slurmctld slurmd slurm-client munge jq)
 
 t_start=$(date +%s%N)
@@ -253,8 +261,14 @@ wait_for_job() { # job id: wait until no task of it is pending or running
 task_states() { # job id -> "task state" lines, sorted by task
     scontrol -o show job "$1" | sed -nE 's/.*ArrayTaskId=([0-9]+) .*JobState=([A-Z_]+) .*/\1 \2/p' | sort -n
 }
-journal_lines() { # shard index: complete journal lines of that shard, over both experiments
-    cat "$scratch"/cluster/data/raw/*/*/"shard-$1-of-$shards.jsonl" 2>/dev/null | jq -R 'fromjson? | .key // empty' | grep -c . || true
+journal_lines() { # shard index [experiment]: complete journal lines of that shard (all experiments)
+    local exp=${2:-*}
+    cat "$scratch"/cluster/data/raw/$exp/*/"shard-$1-of-$shards.jsonl" 2>/dev/null | jq -R 'fromjson? | .key // empty' | grep -c . || true
+}
+shard_planned() { # experiment shard: units of the shard (plan index i with i mod SHARDS = shard)
+    local total
+    total=$(cat "$scratch"/single/data/raw/"$1"/*/*.jsonl | jq -R 'fromjson? | .key // empty' | grep -c .)
+    echo $(((total - $2 + shards - 1) / shards))
 }
 
 # --- 5. the reference: one process ----------------------------------------------------------
@@ -264,22 +278,30 @@ step "single-process reference run (run + merge)"
 # --- 6. the array, with one task cancelled ---------------------------------------------------
 step "sbatch --array=0-$((shards - 1)), cancel task $cancel"
 cd "$scratch/cluster"
+planned=$(shard_planned "$load" "$cancel")
+[[ $planned -ge 2 ]] || die "$load: shard $cancel plans $planned units; the cancel needs at least 2"
 job1=$(sbatch --parsable --array="0-$((shards - 1))" --cpus-per-task="$cpus_per_task" workflow/slurm.sh "${configs[@]}")
 job1=${job1%%;*}
 jobs_submitted+=("$job1")
 say "submitted job array $job1 ($shards tasks, $cpus_per_task CPU each)"
+# wait until the task has journaled its first unit of the load, then cancel: the rest of its
+# load units take seconds, so the signal lands mid-run (checked after the array has finished)
 st=
-for i in $(seq 1 3000); do
+at_cancel=0
+for i in $(seq 1 6000); do
     st=$(squeue -h -j "${job1}_$cancel" -o %T 2>/dev/null || true)
-    [[ "$st" == RUNNING ]] && break
     [[ -z "$st" && $i -gt 10 ]] && die "task ${job1}_$cancel left the queue before it could be cancelled"
+    if [[ "$st" == RUNNING ]]; then
+        at_cancel=$(journal_lines "$cancel" "$load")
+        [[ $at_cancel -ge 1 ]] && break
+    fi
     check_not_stuck "$job1"
-    sleep 0.1
+    sleep 0.05
 done
-[[ "$st" == RUNNING ]] || die "task ${job1}_$cancel did not start within 5 minutes (state: '$st')"
+[[ $at_cancel -ge 1 ]] || die "task ${job1}_$cancel journaled no $load unit within 5 minutes (state: '$st')"
 squeue -j "$job1"
 scancel "${job1}_$cancel"
-say "scancel ${job1}_$cancel while RUNNING; its journal then held $(journal_lines "$cancel") units"
+say "scancel ${job1}_$cancel while RUNNING; its $load journal then held $at_cancel of its $planned units"
 wait_for_job "$job1"
 states=$(task_states "$job1")
 echo "$states" | sed 's/^/  task /'
@@ -292,7 +314,10 @@ while read -r t s; do
 done <<<"$states"
 say "output of the cancelled task (smoe-${job1}_$cancel.out):"
 sed 's/^/  | /' "smoe-${job1}_$cancel.out"
-say "units journaled by shard $cancel after the cancel: $(journal_lines "$cancel")"
+done_units=$(journal_lines "$cancel" "$load")
+say "units journaled by shard $cancel after the cancel: $(journal_lines "$cancel") in all, $done_units of its $planned $load units"
+[[ $done_units -ge 1 && $done_units -lt $planned ]] ||
+    die "shard $cancel journaled $done_units of its $planned $load units: the cancel did not land mid-run"
 
 # --- 7. merge refuses, the journals name the missing shards, resubmit only those -------------
 step "merge refuses; resubmit the missing shards"
@@ -323,6 +348,10 @@ while read -r t s; do
     [[ $s == COMPLETED ]] || { cat "smoe-${job2}_$t.out" >&2; die "resubmitted task $t is $s"; }
 done <<<"$states"
 sed 's/^/  | /' "smoe-${job2}_$missing.out"
+# the resubmitted shard skips what the cancelled one journaled and runs the rest
+expect="$load: $((planned - done_units)) fits run, $done_units already done, of $planned planned"
+grep -qF "$expect" "smoe-${job2}_$missing.out" || die "the resubmitted shard did not report '$expect'"
+say "the resubmitted shard ran the $((planned - done_units)) $load units the cancelled one had not journaled"
 [[ -z "$(workflow/missing_shards.sh "$shards" "${configs[@]}")" ]] || die "units still missing after the resubmission"
 
 step "smoe merge (cluster root)"

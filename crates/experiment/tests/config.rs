@@ -36,8 +36,9 @@ fn every_shipped_config_loads() {
     // the paper's three experiments, three beyond it, two sensitivity variants, two smoke configs,
     // three truth-variability, three protocol-search and two lower-bound experiments, and the six
     // columns of the phase diagram, four smoke configs of those roles (protocol search, truth
-    // variability, lower bound, phase diagram), and one budget check (BC3)
-    assert_eq!(loaded.len(), 29, "{loaded:?}");
+    // variability, lower bound, phase diagram), one budget check (BC3) and the cluster test's
+    // load (smoke_cluster)
+    assert_eq!(loaded.len(), 30, "{loaded:?}");
 }
 
 #[test]
