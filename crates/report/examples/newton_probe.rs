@@ -211,6 +211,42 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, newton: b
     Outcome { iterations, objective: f, converged, theta }
 }
 
+/// The smallest shift tau (relative to the largest diagonal entry, on a log grid 1e-12 .. 1)
+/// that makes the full Hessian on the coordinates not held at a bound positive definite; 0 when
+/// it already is. An indefinite Hessian at a fit's end (tau > 0 well above the single-precision
+/// noise of the Gauss-Newton part, about 1e-6) marks a saddle, not a local minimum.
+fn indefiniteness(spec: &Spec, theta: &[f64], sample: &Sample, bounds: &Bounds) -> f64 {
+    let p = theta.len();
+    let mut ws = Workspace::default();
+    let mut h = vec![0.0; p * p];
+    kernel::gauss_newton(spec, theta, &sample.x, &mut h, &mut ws);
+    let mut pred = vec![0.0; sample.n()];
+    kernel::predict_into(spec, theta, &sample.x, &mut pred, &mut ws);
+    let resid: Vec<f64> = pred.iter().zip(&sample.y).map(|(a, b)| a - b).collect();
+    add_residual_term(spec, theta, sample, &resid, &mut h);
+    let mut grad = vec![0.0; p];
+    kernel::loss_grad(spec, theta, &sample.x, &sample.y, Some(&mut grad), &mut ws);
+    let held = bounds.held(theta, &grad);
+    let free: Vec<usize> = (0..p).filter(|&i| !held[i]).collect();
+    let nf = free.len();
+    let max_diag = free.iter().map(|&i| h[i * p + i]).fold(0.0f64, f64::max);
+    let pd = |tau: f64| {
+        let mut a = Vec::with_capacity(nf * nf);
+        for &i in &free {
+            a.extend(free.iter().map(|&j| h[i * p + j]));
+        }
+        for r in 0..nf {
+            a[r * nf + r] += tau * max_diag;
+        }
+        let mut b = vec![0.0; nf];
+        cholesky_solve(&mut a, &mut b)
+    };
+    if pd(0.0) {
+        return 0.0;
+    }
+    (0..=48).map(|e| 10f64.powf(-12.0 + 0.25 * e as f64)).find(|&t| pd(t)).unwrap_or(f64::INFINITY)
+}
+
 /// The Newton matrix (Gauss-Newton on all rows plus the residual term) against central finite
 /// differences of the analytic gradient, on the first 300 rows at theta: the largest entry
 /// difference over the largest entry (the Gauss-Newton part is single precision, so about 1e-6).
@@ -269,7 +305,10 @@ fn main() {
     let err = check_hessian(&inputs.start.spec, &inputs.start.theta, &inputs.data);
     println!("Newton matrix against finite differences of the gradient (300 rows, at the start): {err:.2e} of its largest entry");
     assert!(err < 1e-4, "the residual term disagrees with finite differences ({err:e})");
-    println!("rep | LM: iters, objective, converged, s | Newton-LM: iters, objective, converged, s | max |theta diff|");
+    println!(
+        "rep | LM: iters, objective, converged, s, tau | Newton-LM: iters, objective, converged, s, tau | max |theta diff| \
+         | Newton-LM from LM's end: iters, objective"
+    );
     for u in &units {
         let UnitInputs { data, start, bounds, .. } = exp.unit_inputs(u, &exp.truth(u.setting));
         let Estimator::Lm(ref params) = exp.estimators[u.estimator].1 else { panic!("lse is not LM") };
@@ -280,9 +319,11 @@ fn main() {
         let b = lm(params, &start, &data, &bounds, true);
         let tb = t.elapsed().as_secs_f64();
         let diff = a.theta.iter().zip(&b.theta).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let (tau_a, tau_b) = (indefiniteness(&start.spec, &a.theta, &data, &bounds), indefiniteness(&start.spec, &b.theta, &data, &bounds));
+        let c = lm(params, &Mixture { spec: start.spec, theta: a.theta.clone() }, &data, &bounds, true);
         println!(
-            "{} | {} {:.10e} {} {:.2} | {} {:.10e} {} {:.2} | {:.3e}",
-            u.rep, a.iterations, a.objective, a.converged, ta, b.iterations, b.objective, b.converged, tb, diff
+            "{} | {} {:.10e} {} {:.2} {:.1e} | {} {:.10e} {} {:.2} {:.1e} | {:.3e} | {} {:.10e}",
+            u.rep, a.iterations, a.objective, a.converged, ta, tau_a, b.iterations, b.objective, b.converged, tb, tau_b, diff, c.iterations, c.objective
         );
     }
 }
