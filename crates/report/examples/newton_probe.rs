@@ -14,7 +14,10 @@
 //!
 //! Arguments: config, setting, n, first rep, last rep. The estimator is the config's `lse`.
 use smoe_estimator::{cholesky_solve, Bounds, Estimator, LmParams};
+use smoe_experiment::paths::code_fingerprint;
 use smoe_experiment::plan::{Experiment, UnitInputs};
+use smoe_experiment::run::Context;
+use smoe_metrics::{l2_error, voronoi_loss};
 use smoe_model::{kernel, Expert, Gate, Mixture, Sample, Spec, Workspace};
 use std::time::Instant;
 
@@ -305,12 +308,18 @@ fn main() {
     let err = check_hessian(&inputs.start.spec, &inputs.start.theta, &inputs.data);
     println!("Newton matrix against finite differences of the gradient (300 rows, at the start): {err:.2e} of its largest entry");
     assert!(err < 1e-4, "the residual term disagrees with finite differences ({err:e})");
+    // the fits' targets (the truth, or G_bar from the cache of the current code, else computed)
+    let code = code_fingerprint(std::path::Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = Context::prepare(&exp, std::path::Path::new("data/cache/gbar"), &code).unwrap_or_else(|e| panic!("{e}"));
+    let fit_cfg = &exp.settings[probe_unit.setting].fits[probe_unit.fit];
+    let kind = fit_cfg.losses[0];
+    println!("loss: {kind:?} against the fit's target ({:?}); L2: distance of the fitted function to the truth", fit_cfg.target);
     println!(
-        "rep | LM: iters, objective, converged, s, tau | Newton-LM: iters, objective, converged, s, tau | max |theta diff| \
-         | Newton-LM from LM's end: iters, objective"
+        "rep | LM: iters, objective, converged, s, tau, loss, L2 | Newton-LM: iters, objective, converged, s, tau, loss, L2 \
+         | max |theta diff| | Newton-LM from LM's end: iters, objective"
     );
     for u in &units {
-        let UnitInputs { data, start, bounds, .. } = exp.unit_inputs(u, &exp.truth(u.setting));
+        let UnitInputs { truth, data, start, bounds, .. } = exp.unit_inputs(u, &exp.truth(u.setting));
         let Estimator::Lm(ref params) = exp.estimators[u.estimator].1 else { panic!("lse is not LM") };
         let t = Instant::now();
         let a = lm(params, &start, &data, &bounds, false);
@@ -321,9 +330,33 @@ fn main() {
         let diff = a.theta.iter().zip(&b.theta).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
         let (tau_a, tau_b) = (indefiniteness(&start.spec, &a.theta, &data, &bounds), indefiniteness(&start.spec, &b.theta, &data, &bounds));
         let c = lm(params, &Mixture { spec: start.spec, theta: a.theta.clone() }, &data, &bounds, true);
+        let target = &ctx.targets[u.setting][u.fit];
+        let x_eval = &ctx.eval_x[u.setting];
+        let scores = |theta: &[f64]| {
+            let m = Mixture { spec: start.spec, theta: theta.to_vec() };
+            (voronoi_loss(kind, &m, target).total, l2_error(&m, &truth, x_eval))
+        };
+        let ((la, l2a), (lb, l2b)) = (scores(&a.theta), scores(&b.theta));
         println!(
-            "{} | {} {:.10e} {} {:.2} {:.1e} | {} {:.10e} {} {:.2} {:.1e} | {:.3e} | {} {:.10e}",
-            u.rep, a.iterations, a.objective, a.converged, ta, tau_a, b.iterations, b.objective, b.converged, tb, tau_b, diff, c.iterations, c.objective
+            "{} | {} {:.10e} {} {:.2} {:.1e} {:.4} {:.3e} | {} {:.10e} {} {:.2} {:.1e} {:.4} {:.3e} | {:.3e} | {} {:.10e}",
+            u.rep,
+            a.iterations,
+            a.objective,
+            a.converged,
+            ta,
+            tau_a,
+            la,
+            l2a,
+            b.iterations,
+            b.objective,
+            b.converged,
+            tb,
+            tau_b,
+            lb,
+            l2b,
+            diff,
+            c.iterations,
+            c.objective
         );
     }
 }
