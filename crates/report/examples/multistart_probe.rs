@@ -11,8 +11,10 @@
 //!
 //!   cargo run --release -p smoe-report --example multistart_probe -- workflow/e2_regime2.yaml linear 4 0 3 1000 4642 21544 100000
 //!
-//! Arguments: config, setting, K, first rep, last rep, then the sample sizes. The estimator is
-//! the config's `lse`, the fit the setting's sigmoid-gated one.
+//! Arguments: [--gate sigmoid|softmax] config, setting, K, first rep, last rep, then the sample
+//! sizes. The estimator is the config's `lse`, the fit the setting's fit with that gate
+//! (default sigmoid). Per n it also prints the median L2 distance of the fitted function to the
+//! truth (the regression error of the sample-complexity comparison) for both choices of start.
 use smoe_experiment::paths::code_fingerprint;
 use smoe_experiment::plan::{Experiment, UnitInputs};
 use smoe_experiment::run::Context;
@@ -30,9 +32,23 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let gate = if args.first().is_some_and(|a| a == "--gate") {
+        let g = args.get(1).cloned().unwrap_or_default();
+        args.drain(..2);
+        match g.as_str() {
+            "sigmoid" => Gate::Sigmoid,
+            "softmax" => Gate::Softmax,
+            other => {
+                eprintln!("--gate: '{other}' is not one of sigmoid, softmax");
+                std::process::exit(2);
+            }
+        }
+    } else {
+        Gate::Sigmoid
+    };
     if args.len() < 6 {
-        eprintln!("usage: multistart_probe CONFIG SETTING K FIRST_REP LAST_REP N...");
+        eprintln!("usage: multistart_probe [--gate sigmoid|softmax] CONFIG SETTING K FIRST_REP LAST_REP N...");
         std::process::exit(2);
     }
     let (config, setting) = (&args[0], &args[1]);
@@ -42,8 +58,10 @@ fn main() {
     let exp = Experiment::load(std::path::Path::new(config)).unwrap_or_else(|e| panic!("{e}"));
     let code = code_fingerprint(std::path::Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
     let ctx = Context::prepare(&exp, std::path::Path::new("data/cache/gbar"), &code).unwrap_or_else(|e| panic!("{e}"));
-    println!("# {config} setting {setting}: {k} starts per unit (start 0: the run's)");
-    println!("n rep | run: objective, loss, L2 | best of {k}: start, objective, loss, L2 | loss over the {k} endpoints: min max | converged");
+    println!("# {config} setting {setting}, {} gate: {k} starts per unit (start 0: the run's)", gate.name());
+    println!(
+        "n rep | run: objective, loss, L2 | best of {k}: start, objective, loss, L2 | loss over the {k} endpoints: min max | converged"
+    );
     let mut summary = Vec::new();
     for &n in &ns {
         let units: Vec<_> = exp
@@ -54,11 +72,12 @@ fn main() {
                     && exp.estimators[u.estimator].0 == "lse"
                     && u.n == n
                     && (rep0..=rep1).contains(&u.rep)
-                    && exp.settings[u.setting].fits[u.fit].gate == Gate::Sigmoid
+                    && exp.settings[u.setting].fits[u.fit].gate == gate
             })
             .collect();
-        assert!(!units.is_empty(), "no lse unit of setting {setting} at n = {n}");
+        assert!(!units.is_empty(), "no lse unit of setting {setting} with a {} gate at n = {n}", gate.name());
         let (mut run_loss, mut best_loss, mut spread) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut run_l2, mut best_l2) = (Vec::new(), Vec::new());
         for u in &units {
             let UnitInputs { truth, data, start, bounds, mut stream, spec, .. } = exp.unit_inputs(u, &exp.truth(u.setting));
             let estimator = &exp.estimators[u.estimator].1;
@@ -98,11 +117,13 @@ fn main() {
             run_loss.push(ends[0].1);
             best_loss.push(ends[best].1);
             spread.push(hi / lo);
+            run_l2.push(ends[0].2);
+            best_l2.push(ends[best].2);
         }
-        summary.push((n, median(run_loss), median(best_loss), median(spread)));
+        summary.push((n, median(run_loss), median(best_loss), median(spread), median(run_l2), median(best_l2)));
     }
-    println!("n | median loss: run, best of {k} | median max/min loss over the starts");
-    for (n, a, b, c) in summary {
-        println!("{n} | {a:.4} {b:.4} | {c:.2}");
+    println!("n | median loss: run, best of {k} | median max/min loss over the starts | median L2 to the truth: run, best of {k}");
+    for (n, a, b, c, d, e) in summary {
+        println!("{n} | {a:.4} {b:.4} | {c:.2} | {d:.4e} {e:.4e}");
     }
 }
