@@ -261,13 +261,16 @@ wait_for_job() { # job id: wait until no task of it is pending or running
 task_states() { # job id -> "task state" lines, sorted by task
     scontrol -o show job "$1" | sed -nE 's/.*ArrayTaskId=([0-9]+) .*JobState=([A-Z_]+) .*/\1 \2/p' | sort -n
 }
+complete_lines() { # journal files: their complete lines (a line cut by a kill is not counted)
+    cat "$@" 2>/dev/null | jq -R 'fromjson? | .key // empty' | grep -c . || true
+}
 journal_lines() { # shard index [experiment]: complete journal lines of that shard (all experiments)
     local exp=${2:-*}
-    cat "$scratch"/cluster/data/raw/$exp/*/"shard-$1-of-$shards.jsonl" 2>/dev/null | jq -R 'fromjson? | .key // empty' | grep -c . || true
+    complete_lines "$scratch"/cluster/data/raw/$exp/*/"shard-$1-of-$shards.jsonl"
 }
 shard_planned() { # experiment shard: units of the shard (plan index i with i mod SHARDS = shard)
     local total
-    total=$(cat "$scratch"/single/data/raw/"$1"/*/*.jsonl | jq -R 'fromjson? | .key // empty' | grep -c .)
+    total=$(complete_lines "$scratch"/single/data/raw/"$1"/*/*.jsonl)
     echo $(((total - $2 + shards - 1) / shards))
 }
 

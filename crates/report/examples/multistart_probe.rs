@@ -16,9 +16,9 @@
 //! (default sigmoid). Per n it also prints, for both choices of start, the median L2 distance
 //! of the fitted function to the truth and the median matched expert error (the two errors of
 //! the sample-complexity comparison).
-use smoe_experiment::paths::code_fingerprint;
+mod common;
+
 use smoe_experiment::plan::{Experiment, UnitInputs};
-use smoe_experiment::run::Context;
 use smoe_metrics::{l2_error, matched_expert_error, voronoi_loss};
 use smoe_model::Gate;
 
@@ -57,26 +57,14 @@ fn main() {
     let (rep0, rep1): (u32, u32) = (args[3].parse().expect("FIRST_REP"), args[4].parse().expect("LAST_REP"));
     let ns: Vec<u64> = args[5..].iter().map(|a| a.parse().expect("N")).collect();
     let exp = Experiment::load(std::path::Path::new(config)).unwrap_or_else(|e| panic!("{e}"));
-    let code = code_fingerprint(std::path::Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = Context::prepare(&exp, std::path::Path::new("data/cache/gbar"), &code).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = common::context(&exp);
     println!("# {config} setting {setting}, {} gate: {k} starts per unit (start 0: the run's)", gate.name());
     println!(
         "n rep | run: objective, loss, L2 | best of {k}: start, objective, loss, L2 | loss over the {k} endpoints: min max | converged"
     );
     let mut summary = Vec::new();
     for &n in &ns {
-        let units: Vec<_> = exp
-            .units()
-            .into_iter()
-            .filter(|u| {
-                exp.settings[u.setting].name == *setting
-                    && exp.estimators[u.estimator].0 == "lse"
-                    && u.n == n
-                    && (rep0..=rep1).contains(&u.rep)
-                    && exp.settings[u.setting].fits[u.fit].gate == gate
-            })
-            .collect();
-        assert!(!units.is_empty(), "no lse unit of setting {setting} with a {} gate at n = {n}", gate.name());
+        let units = common::lse_units(&exp, setting, gate, n, rep0..=rep1);
         let (mut run_loss, mut best_loss, mut spread) = (Vec::new(), Vec::new(), Vec::new());
         let (mut run_l2, mut best_l2, mut run_expert, mut best_expert) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for u in &units {

@@ -13,10 +13,10 @@
 //!   cargo run --release -p smoe-report --example newton_probe -- workflow/e2_regime2.yaml linear 4642 1 4
 //!
 //! Arguments: config, setting, n, first rep, last rep. The estimator is the config's `lse`.
+mod common;
+
 use smoe_estimator::{cholesky_solve, Bounds, Estimator, LmParams};
-use smoe_experiment::paths::code_fingerprint;
 use smoe_experiment::plan::{Experiment, UnitInputs};
-use smoe_experiment::run::Context;
 use smoe_metrics::{l2_error, voronoi_loss};
 use smoe_model::{kernel, Expert, Gate, Mixture, Sample, Spec, Workspace};
 use std::time::Instant;
@@ -291,26 +291,14 @@ fn main() {
     };
     let (n, rep0, rep1): (u64, u32, u32) = (n.parse().expect("N"), rep0.parse().expect("FIRST_REP"), rep1.parse().expect("LAST_REP"));
     let exp = Experiment::load(std::path::Path::new(config)).unwrap_or_else(|e| panic!("{e}"));
-    let units: Vec<_> = exp
-        .units()
-        .into_iter()
-        .filter(|u| {
-            exp.settings[u.setting].name == *setting
-                && exp.estimators[u.estimator].0 == "lse"
-                && u.n == n
-                && (rep0..=rep1).contains(&u.rep)
-                && exp.settings[u.setting].fits[u.fit].gate == Gate::Sigmoid
-        })
-        .collect();
-    assert!(!units.is_empty(), "no lse unit of setting {setting} at n = {n}, reps {rep0}-{rep1}");
+    let units = common::lse_units(&exp, setting, Gate::Sigmoid, n, rep0..=rep1);
     let probe_unit = &units[0];
     let inputs = exp.unit_inputs(probe_unit, &exp.truth(probe_unit.setting));
     let err = check_hessian(&inputs.start.spec, &inputs.start.theta, &inputs.data);
     println!("Newton matrix against finite differences of the gradient (300 rows, at the start): {err:.2e} of its largest entry");
     assert!(err < 1e-4, "the residual term disagrees with finite differences ({err:e})");
     // the fits' targets (the truth, or G_bar from the cache of the current code, else computed)
-    let code = code_fingerprint(std::path::Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = Context::prepare(&exp, std::path::Path::new("data/cache/gbar"), &code).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = common::context(&exp);
     let fit_cfg = &exp.settings[probe_unit.setting].fits[probe_unit.fit];
     let kind = fit_cfg.losses[0];
     println!("loss: {kind:?} against the fit's target ({:?}); L2: distance of the fitted function to the truth", fit_cfg.target);
