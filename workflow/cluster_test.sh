@@ -63,6 +63,26 @@ step() { # close the previous step (if any) and open the next one
     [[ -n "$step_name" ]] && say "== $step_name" || true
 }
 
+# `--when-possible` (what `make test` passes): on a machine where the test cannot run (not root,
+# or Slurm absent and no apt-get to install it) say so and why, and exit 0, so that the README's
+# test command works on a researcher's laptop. Under CI (CI=true) the test is always required.
+if [[ ${1:-} == --when-possible ]]; then
+    shift
+    why=""
+    if [[ $(id -u) != 0 ]]; then
+        why="not root (uid $(id -u)): the test starts munged, slurmctld and slurmd"
+    elif ! command -v slurmctld >/dev/null && ! command -v apt-get >/dev/null; then
+        why="Slurm is not installed and there is no apt-get to install it"
+    fi
+    if [[ -n $why ]]; then
+        if [[ ${CI:-} == true ]]; then
+            die "required under CI=true, but it cannot run here: $why"
+        fi
+        say "SKIPPED the live Slurm test: $why. Run it as root on Debian with \`make cluster-test\` (CI=true makes it required)."
+        exit 0
+    fi
+fi
+[[ $# -eq 0 ]] || die "unknown argument '$1' (allowed: --when-possible)"
 [[ $(id -u) == 0 ]] || die "run as root: it installs packages and starts daemons"
 [[ "$shards" =~ ^[1-9][0-9]*$ && "$shards" -ge 2 ]] || die "SHARDS=$shards: need at least 2"
 [[ "$cancel" =~ ^[0-9]+$ && "$cancel" -lt "$shards" ]] || die "CANCEL=$cancel: need 0 <= CANCEL < SHARDS"
