@@ -4,12 +4,12 @@
 
 use crate::analysis::{rates, summary};
 use crate::error::{ReportError, Result};
+use crate::provenance::records::mark_current;
 use crate::manifest::{verify, write_manifest};
 use crate::publish;
 use crate::rows::{RateRow, SummaryRow};
 use crate::store;
 use indicatif::{ProgressBar, ProgressStyle};
-use smoe_experiment::fsio::atomic_write_bytes;
 use smoe_experiment::merge::collect;
 use smoe_experiment::paths::{Paths, Root};
 use smoe_experiment::plan::{Experiment, Shard};
@@ -77,23 +77,16 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
     }
     // results of a full run carry no recertification of an earlier run's, and a budget extension
     // only while its carried lines are in the journal merged
-    let rec = crate::recertify::record_path(paths);
+    let rec = crate::provenance::records::recertified_path(paths);
     if rec.exists() {
         std::fs::remove_file(&rec).map_err(ReportError::io(&rec))?;
     }
-    let ext = crate::extend::record_path(paths);
-    if ext.exists() && !crate::extend::merged_with_carried_lines(paths) {
+    let ext = crate::provenance::extend::record_path(paths);
+    if ext.exists() && !crate::provenance::extend::merged_with_carried_lines(paths) {
         std::fs::remove_file(&ext).map_err(ReportError::io(&ext))?;
     }
     mark_current(paths)?;
     Ok(merged.fits.len())
-}
-
-/// Write the experiment's fingerprint.txt: its results now count as current. Always the last
-/// write of whatever produced them (a merge, a recertification).
-pub(crate) fn mark_current(paths: &Paths) -> Result<()> {
-    let fp = paths.fingerprint_file();
-    atomic_write_bytes(&fp, format!("{}\n", paths.fingerprint).as_bytes()).map_err(ReportError::io(&fp))
 }
 
 /// Compute and write the summary table and rates of an experiment from its fits.parquet.
@@ -176,17 +169,17 @@ pub fn tables(root: &Path, configs: &[PathBuf]) -> Result<()> {
 
 /// `smoe recertify`: carry the results of `configs` from the code of commit `from` (in the git
 /// repository at `root`) to the current code, if a sample of their units and every G_bar rerun
-/// bit for bit equal ([`crate::recertify`]).
+/// bit for bit equal ([`crate::provenance::recertify`]).
 pub fn recertify(root: &Path, configs: &[PathBuf], from: &str, quiet: bool) -> Result<()> {
     let exps = load(configs)?;
     let root = Root::open(root)?;
-    let (commit, from_code) = crate::recertify::code_fingerprint_at(&root.dir, from)?;
+    let (commit, from_code) = crate::provenance::recertify::code_fingerprint_at(&root.dir, from)?;
     eprintln!("recertify: code of {commit} is {from_code}; current code is {}", root.code);
     for e in &exps {
         let t0 = Instant::now();
-        match crate::recertify::recertify(e, &root, &commit, &from_code, quiet)? {
-            crate::recertify::Outcome::AlreadyCurrent => eprintln!("{}: results are current; nothing to recertify", e.id()),
-            crate::recertify::Outcome::Recertified(s) => eprintln!(
+        match crate::provenance::recertify::recertify(e, &root, &commit, &from_code, quiet)? {
+            crate::provenance::recertify::Outcome::AlreadyCurrent => eprintln!("{}: results are current; nothing to recertify", e.id()),
+            crate::provenance::recertify::Outcome::Recertified(s) => eprintln!(
                 "{}: recertified {} -> {}: {} of {} units and {} G_bars rerun, all bitwise equal; {:.1} s",
                 e.id(),
                 s.from_fingerprint,
@@ -202,9 +195,9 @@ pub fn recertify(root: &Path, configs: &[PathBuf], from: &str, quiet: bool) -> R
 }
 
 /// `smoe extend-budget`: carry the units that a larger iteration budget leaves unchanged
-/// ([`crate::extend`]); `smoe run` then runs the rest.
+/// ([`crate::provenance::extend`]); `smoe run` then runs the rest.
 pub fn extend_budget(root: &Path, config: &Path, from: &str) -> Result<()> {
-    let r = crate::extend::extend(&Root::open(root)?, config, from)?;
+    let r = crate::provenance::extend::extend(&Root::open(root)?, config, from)?;
     let budgets: Vec<String> = r.budgets.iter().map(|b| format!("{} {} -> {}", b.estimator, b.old_max_iters, b.new_max_iters)).collect();
     eprintln!(
         "{}: budget {}; {} of {} units carried from journal {} (commit {}); {} left to run (`smoe run {}`)",

@@ -17,14 +17,15 @@ pub mod bench;
 pub mod commands;
 pub mod dictionary;
 mod error;
-pub mod extend;
 pub mod figures;
 pub mod manifest;
 pub mod paper;
+pub mod provenance;
 pub mod publish;
-pub mod recertify;
 pub mod rows;
 pub mod stalls;
 pub mod store;
 
 pub use error::{ReportError, Result};
+/// The provenance procedures under their former paths (`smoe_report::recertify`, `::extend`).
+pub use provenance::{extend, recertify};

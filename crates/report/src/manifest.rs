@@ -204,9 +204,9 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
     let mut files: Vec<PathBuf> = Vec::new();
     for exp in exps {
         let p = root.paths(exp);
-        let record = crate::recertify::record_path(&p);
+        let record = crate::provenance::records::recertified_path(&p);
         let stalls = crate::stalls::record_path(&p);
-        let extended = crate::extend::record_path(&p);
+        let extended = crate::provenance::records::extended_path(&p);
         for f in [
             p.fits(),
             p.params(),

@@ -366,7 +366,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
             let Some(cap) = e.estimators.iter().filter(|(_, est)| est.is_bounded()).filter_map(|(_, est)| est.max_iters()).max() else {
                 continue;
             };
-            let text = match crate::extend::current_record(&root.paths(e)) {
+            let text = match crate::provenance::extend::current_record(&root.paths(e)) {
                 Some(r) => format!(
                     "{cap} ({} of {} units carried from the {}-iteration run, {} rerun: docs/PROTOCOL.md 13b)",
                     r.units_carried,
@@ -519,8 +519,14 @@ impl GbarSettling {
     pub fn fraction(&self) -> f64 {
         self.d3_drift / self.smallest_d3
     }
+    /// Whether the G_bar settled: its drift in the second half is at most
+    /// [`GBAR_SETTLED_FRACTION`] of the smallest loss.
+    pub fn settled(&self) -> bool {
+        self.smallest_d3.is_finite() && self.fraction() <= GBAR_SETTLED_FRACTION
+    }
+    /// [`Self::settled`] as the tables write it.
     pub fn verdict(&self) -> &'static str {
-        if self.smallest_d3.is_finite() && self.fraction() <= GBAR_SETTLED_FRACTION {
+        if self.settled() {
             "settled"
         } else {
             "not settled"
@@ -528,7 +534,7 @@ impl GbarSettling {
     }
     /// Why a G_bar is not settled, read off its own numbers (see [`GBAR_RULE`]).
     pub fn why(&self) -> &'static str {
-        if self.verdict() == "settled" {
+        if self.settled() {
             "–"
         } else if self.objective.sqrt() < REPRODUCED_FRACTION * self.smallest_l2 {
             "projection not unique (f* reproduced)"

@@ -18,6 +18,8 @@
 //! Anything else that differs between the two configs (another tolerance, seed, grid or box, a
 //! smaller cap, SGD settings) is refused with the field named: those change every fit.
 
+pub use super::records::extended_path as record_path;
+use super::records::{full_commit, results_journal};
 use crate::error::{checked_output, ReportError, Result};
 use serde::{Deserialize, Serialize};
 use smoe_estimator::{EstimatorParams, Termination};
@@ -61,11 +63,6 @@ pub struct Record {
     pub rule: String,
 }
 
-/// Where an experiment's budget-extension record lives.
-pub fn record_path(paths: &Paths) -> PathBuf {
-    paths.data().join("budget_extended.json")
-}
-
 /// The journal file the carried lines go to.
 fn carried_file(paths: &Paths, from_journal: &str) -> PathBuf {
     paths.journal_dir().join(format!("carried-from-{from_journal}.jsonl"))
@@ -78,7 +75,7 @@ fn carried_file(paths: &Paths, from_journal: &str) -> PathBuf {
 pub fn current_record(paths: &Paths) -> Option<Record> {
     let bytes = std::fs::read(record_path(paths)).ok()?;
     let r: Record = serde_json::from_slice(&bytes).ok()?;
-    let recertified = || paths.results_current() && crate::recertify::results_journal(paths) == r.to_fingerprint;
+    let recertified = || paths.results_current() && results_journal(paths) == r.to_fingerprint;
     (r.to_fingerprint == paths.fingerprint || recertified()).then_some(r)
 }
 
@@ -90,7 +87,7 @@ pub fn merged_with_carried_lines(paths: &Paths) -> bool {
 
 /// The text of `path` (relative to the repository at `repo`) at `commit`.
 fn config_at(repo: &Path, commit: &str, path: &Path) -> Result<(String, String)> {
-    let full = crate::recertify::full_commit(repo, commit)?;
+    let full = full_commit(repo, commit)?;
     let abs = std::fs::canonicalize(path).map_err(ReportError::io(path))?;
     let top = std::fs::canonicalize(repo).map_err(ReportError::io(repo))?;
     let rel = abs.strip_prefix(&top).map_err(|_| ReportError::NotRelative { path: path.to_path_buf() })?;
@@ -177,7 +174,7 @@ pub fn extend(root: &Root, config: &Path, from_commit: &str) -> Result<Record> {
         )));
     }
     // the journal of the run behind the results: its own, or the one a recertification carried
-    let from_journal = crate::recertify::results_journal(&old_paths);
+    let from_journal = results_journal(&old_paths);
     let old_dir = root.dir.join("data").join("raw").join(new.id()).join(&from_journal);
     let old_lines = journal_lines(&old_dir)?;
     let new_dir = new_paths.journal_dir();

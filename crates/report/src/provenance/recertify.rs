@@ -17,67 +17,24 @@
 //! pass; so recertification is meant for changes whose reach is known (a fix in a branch the
 //! experiment never enters), and a full rerun remains the way to land anything else.
 
+pub use super::records::{recertified_path as record_path, results_journal, Record, Step};
+use super::records::{full_commit, mark_current};
 use crate::error::{checked_output, ReportError, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use smoe_experiment::fsio::{atomic_write_bytes, sha256_bytes};
 use smoe_experiment::gbar;
 use smoe_experiment::journal::{read_journals, JournalEntry};
-use smoe_experiment::paths::{code_fingerprint, fingerprint, Paths, Root};
+use smoe_experiment::paths::{code_fingerprint, fingerprint, Root};
 use smoe_experiment::plan::{Experiment, Unit};
 use smoe_experiment::rows::Target;
 use smoe_experiment::run::Context;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// The sampling rule, as recorded in each step.
 pub const SAMPLE_RULE: &str = "one replication per cell (setting, fit, estimator, n), chosen as sha256(cell key) mod replications";
-
-/// One recertification: the code it carried the results from and to, and what was compared.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// The commit whose result-crate sources give `from_code` (as given on the command line).
-    pub from_commit: String,
-    pub from_code: String,
-    pub to_code: String,
-    pub from_fingerprint: String,
-    pub to_fingerprint: String,
-    pub units_total: usize,
-    /// Units rerun and found bitwise equal (rows without wall time, fitted parameters).
-    pub units_checked: usize,
-    /// G_bars recomputed and found bitwise equal (the whole cache record).
-    pub gbars_checked: usize,
-    pub sample_rule: String,
-}
-
-/// The content of data/<experiment>/recertified.json.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    pub experiment: String,
-    /// The fingerprint under which the run that produced the results journaled its units
-    /// (data/raw/<experiment>/<journal>/): every step compares against these entries.
-    pub journal: String,
-    /// Oldest first; the last step's `to_fingerprint` is the one in fingerprint.txt.
-    pub steps: Vec<Step>,
-}
-
-/// Where an experiment's recertification record lives.
-pub fn record_path(paths: &Paths) -> PathBuf {
-    paths.data().join("recertified.json")
-}
-
-/// The fingerprint under which the run that produced the current results of `paths` journaled its
-/// units: the first step's if they were recertified, else their own.
-pub fn results_journal(paths: &Paths) -> String {
-    let stored = std::fs::read_to_string(paths.fingerprint_file()).map(|s| s.trim().to_string()).unwrap_or_default();
-    let record: Option<Record> = std::fs::read(record_path(paths)).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    match record {
-        Some(r) if r.steps.last().is_some_and(|s| s.to_fingerprint == stored) => r.journal,
-        _ => stored,
-    }
-}
 
 /// The outcome for one experiment.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,17 +76,6 @@ pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)
     let command = format!("git archive {full} {} | tar -x -C {}", paths.join(" "), tmp.path().display());
     checked_output(Command::new("bash").arg("-c").arg(format!("set -o pipefail; {command}")).current_dir(repo), command)?;
     Ok((full, code_fingerprint(tmp.path())?))
-}
-
-/// The full hash of `commit` in the repository at `repo` (an error naming the command if git
-/// does not know it).
-pub(crate) fn full_commit(repo: &Path, commit: &str) -> Result<String> {
-    let rev = format!("{commit}^{{commit}}");
-    let out = checked_output(
-        Command::new("git").args(["rev-parse", "--verify", &rev]).current_dir(repo),
-        format!("git rev-parse --verify {rev}"),
-    )?;
-    Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// Where two serialised results first differ: a few characters of each around that place.
@@ -255,6 +201,6 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
     let json = serde_json::to_string_pretty(&record).map_err(|e| fail(e.to_string()))?;
     atomic_write_bytes(&rec_path, format!("{json}\n").as_bytes()).map_err(ReportError::io(&rec_path))?;
     // the fingerprint last: the results count as current only once the evidence is written
-    crate::commands::mark_current(&paths)?;
+    mark_current(&paths)?;
     Ok(Outcome::Recertified(step))
 }
