@@ -4,8 +4,8 @@
 
 use crate::analysis::{rates, summary};
 use crate::error::{ReportError, Result};
-use crate::provenance::records::mark_current;
 use crate::manifest::{verify, write_manifest};
+use crate::provenance::records::mark_current;
 use crate::publish;
 use crate::rows::{RateRow, SummaryRow};
 use crate::store;

@@ -17,8 +17,8 @@
 //! pass; so recertification is meant for changes whose reach is known (a fix in a branch the
 //! experiment never enters), and a full rerun remains the way to land anything else.
 
-pub use super::records::{recertified_path as record_path, results_journal, Record, Step};
 use super::records::{full_commit, mark_current};
+pub use super::records::{recertified_path as record_path, results_journal, Record, Step};
 use crate::error::{checked_output, ReportError, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;

@@ -77,4 +77,3 @@ pub fn full_commit(repo: &Path, commit: &str) -> Result<String> {
     )?;
     Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
-
