@@ -1,7 +1,10 @@
 //! Write the inputs of least-squares units (data, start, box) as raw little-endian f64 files, so
 //! that another implementation (the scipy peer of `make bench`) fits exactly the same problems.
-//! `cargo run --release -p smoe-experiment --example export_units -- CONFIG SETTING GATE N REPS OUT_DIR`
+//! `cargo run --release -p smoe-report --example export_units -- CONFIG SETTING GATE N REPS OUT_DIR`
 //! writes OUT_DIR/<setting>_<gate>_n<N>_r<rep>/{meta.json, x.f64, y.f64, start.f64, lower.f64, upper.f64}.
+#[allow(dead_code)] // this probe needs only `lse_units` of the shared module
+mod common;
+
 use smoe_experiment::plan::Experiment;
 use smoe_model::Gate;
 use std::io::Write;
@@ -29,11 +32,9 @@ fn main() {
     let n: u64 = a[4].parse().expect("N");
     let reps: u32 = a[5].parse().expect("REPS");
     let out = Path::new(&a[6]);
-    for u in exp.units() {
+    assert!(reps >= 1, "REPS must be at least 1");
+    for u in common::lse_units(&exp, &a[2], gate, n, 0..=reps - 1) {
         let s = &exp.settings[u.setting];
-        if s.name != a[2] || exp.estimators[u.estimator].0 != "lse" || u.n != n || u.rep >= reps || s.fits[u.fit].gate != gate {
-            continue;
-        }
         let truth = exp.truth(u.setting);
         let inp = exp.unit_inputs(&u, &truth);
         let dir = out.join(format!("{}_{}_n{}_r{}", s.name, gate.name(), u.n, u.rep));
