@@ -2,10 +2,11 @@
 //! (`smoe_metrics::VerdictRules`): upper bounds, minimax lower bounds, slow rates; the comparative
 //! claim has its own table (see `comparison`).
 
-use crate::rows::{find_rate, NRange, RateKey, RateRow};
+use super::verdicts::{curve_verdict, describe};
+use crate::rows::{find_rate, RateKey, RateRow};
 use smoe_experiment::config::ClaimType;
 use smoe_experiment::plan::Experiment;
-use smoe_metrics::{ClaimKind, RateMethod, SlopeEvidence, Verdict, VerdictRules};
+use smoe_metrics::{ClaimKind, SlopeEvidence, VerdictRules};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -54,6 +55,8 @@ pub fn claims_markdown(
 ) -> String {
     let mut s = String::new();
     s.push_str(&RULES.describe());
+    s.push(' ');
+    s.push_str(describe());
     let _ = write!(
         s,
         " A slope is fitted only on the values of n where at least {:.0}% of the fits are usable (degenerate fits, whose Voronoi cells of the target are not all occupied, are left out of the quantities that read the cells): where most fits are degenerate, the mean of the rest is the mean of a selected minority; when fewer than half of the range's values of n (or fewer than {}) are so populated the row says *no slope*.",
@@ -65,7 +68,7 @@ pub fn claims_markdown(
         for st in &exp.settings {
             for f in &st.fits {
                 for th in &f.theory {
-                    for (est, _) in &exp.estimators {
+                    for (est, est_kind) in &exp.estimators {
                         let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity);
                         let kind = th.claim_kind();
                         // the columns every row has: claim, kind, where, quantity, estimator, prediction
@@ -81,8 +84,8 @@ pub fn claims_markdown(
                             est,
                             predicted(kind)
                         );
-                        let (Some(full), Some(upper)) =
-                            (find_rate(rates, &key), find_rate(rates, &key.with(RateMethod::LogMean, NRange::UpperHalf)))
+                        let (Some(full), Some(cv)) =
+                            (find_rate(rates, &key), curve_verdict(exp, &st.name, f, (est, est_kind), th, rates, spread))
                         else {
                             // no slope: too few values of n with enough usable fits (see rates)
                             let _ = writeln!(
@@ -91,22 +94,7 @@ pub fn claims_markdown(
                             );
                             continue;
                         };
-                        let e = SlopeEvidence {
-                            slope: upper.slope,
-                            ci_low: upper.ci_low,
-                            ci_high: upper.ci_high,
-                            n_min: upper.n_min,
-                            n_max: upper.n_max,
-                        };
-                        let sp = spread.get(&(
-                            exp.id().to_string(),
-                            st.name.clone(),
-                            f.gate.name().to_string(),
-                            est.clone(),
-                            th.quantity.to_string(),
-                        ));
-                        let e = sp.map_or(e, |(sd, _)| e.widened(*sd));
-                        let verdict = RULES.judge(kind, &e);
+                        let (e, sp, verdict) = (cv.evidence, cv.spread, cv.verdict);
                         let caveat = match f.target {
                             smoe_experiment::rows::Target::Gbar => unsettled
                                 .get(&(exp.id().to_string(), st.name.clone(), f.gate.name().to_string()))
@@ -119,7 +107,7 @@ pub fn claims_markdown(
                             f2(e.slope),
                             f2(e.ci_low),
                             f2(e.ci_high),
-                            sp.map_or("–".to_string(), |(sd, k)| format!("{}, {k}", f2(*sd))),
+                            sp.map_or("–".to_string(), |(sd, k)| format!("{}, {k}", f2(sd))),
                             f2(full.slope),
                             verdict.label()
                         );
@@ -169,22 +157,18 @@ fn predicted(kind: ClaimKind) -> String {
     }
 }
 
-/// Counts of verdicts in a claims table, for the README's summary line.
+/// Counts of verdicts in a claims table, for the README's summary line (by [`curve_verdict`], the
+/// rule of every table).
 pub fn verdict_counts(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread) -> BTreeMap<&'static str, usize> {
     let mut out = BTreeMap::new();
     for exp in exps {
         for st in &exp.settings {
             for f in &st.fits {
                 for th in &f.theory {
-                    for (est, _) in &exp.estimators {
-                        let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity).with(RateMethod::LogMean, NRange::UpperHalf);
-                        let Some(u) = find_rate(rates, &key) else { continue };
-                        let e = SlopeEvidence { slope: u.slope, ci_low: u.ci_low, ci_high: u.ci_high, n_min: u.n_min, n_max: u.n_max };
-                        let e = spread
-                            .get(&(exp.id().to_string(), st.name.clone(), f.gate.name().to_string(), est.clone(), th.quantity.to_string()))
-                            .map_or(e, |(sd, _)| e.widened(*sd));
-                        let v: Verdict = RULES.judge(th.claim_kind(), &e);
-                        *out.entry(v.label()).or_insert(0) += 1;
+                    for (est, est_kind) in &exp.estimators {
+                        if let Some(cv) = curve_verdict(exp, &st.name, f, (est, est_kind), th, rates, spread) {
+                            *out.entry(cv.verdict.label()).or_insert(0) += 1;
+                        }
                     }
                 }
             }

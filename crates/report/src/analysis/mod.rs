@@ -13,6 +13,7 @@ mod replication;
 mod sensitivity;
 mod spread;
 mod summary;
+mod verdicts;
 
 pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, Unsettled, RULES};
@@ -21,10 +22,16 @@ pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
 pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};
 pub use rates::{bootstrap_label, min_cells, rates, well_populated, MIN_N_VALUES, MIN_USABLE_SHARE};
-pub use replication::{best_candidate, candidates, protocol_search_markdown, replication_markdown, status_rule, Ours};
+pub use replication::{
+    best_candidate, candidates, curve_summaries, protocol_search_markdown, replication_markdown, status_rule, summary_markdown,
+    CurveSummary, Ours,
+};
 pub use sensitivity::sensitivity_markdown;
 pub use spread::{base_of, spread_markdown, truth_spread};
 pub use summary::summary;
+pub use verdicts::{
+    curve_verdict, describe as estimator_rule, is_theorems_estimator, judge_claim, rate_row_verdict, ClaimVerdict, CurveVerdict,
+};
 
 use smoe_estimator::Termination;
 use smoe_experiment::plan::Experiment;

@@ -20,7 +20,7 @@ pub const EXPLAINS: f64 = 0.2;
 /// The rule of the status column, in words.
 pub fn status_rule() -> String {
     format!(
-        "Status of a curve: *replicated* when the slope of log(mean loss) on log(n) over the full n range (the paper's fit) is within {EXPONENT_TOL} of the paper's exponent and the mean loss is within a factor {MAGNITUDE_FACTOR} of the paper's at both n = 1e3 and n = 1e5 (where the paper's magnitudes are available; where they are not, the exponent alone decides); *partially* when only the exponent matches; *not replicated* otherwise. Distance to the paper's curve (for choosing a protocol candidate): the mean absolute gap, in decades, between our fitted line and the paper's line over log10 n in [3, 5]; where the paper gives only an exponent, half the exponent gap (the gap of two lines that meet at n = 1e4). A candidate *explains* a curve when its distance is at most {EXPLAINS} decades. Our rows read the usable fits (degenerate fits, whose Voronoi cells of the target are not all occupied, left out; no slope where fewer than half of the fits are usable at most n); where some fits are degenerate, a row marked *all fits, degenerate included* reads every fit, as the paper's means do (its Voronoi losses are defined with empty cells too), with the slope of log(mean) on log(n) by least squares."
+        "Status of a curve: *replicated* when the slope of log(mean loss) on log(n) over the full n range (the paper's fit) is within {EXPONENT_TOL} of the paper's exponent and the mean loss is within a factor {MAGNITUDE_FACTOR} of the paper's at both n = 1e3 and n = 1e5 (where the paper's magnitudes are available; where they are not, the exponent alone decides, and a flat curve, whose slope interval contains 0, does not match a falling exponent); *partially* when only the exponent matches; *not replicated* otherwise. Distance to the paper's curve (for choosing a protocol candidate): the mean absolute gap, in decades, between our fitted line and the paper's line over log10 n in [3, 5]; where the paper gives only an exponent, half the exponent gap (the gap of two lines that meet at n = 1e4). A candidate *explains* a curve when its distance is at most {EXPLAINS} decades. Our rows read the usable fits (degenerate fits, whose Voronoi cells of the target are not all occupied, left out; no slope where fewer than half of the fits are usable at most n); where some fits are degenerate, a row marked *all fits, degenerate included* reads every fit, as the paper's means do (its Voronoi losses are defined with empty cells too), with the slope of log(mean) on log(n) by least squares."
     )
 }
 
@@ -31,6 +31,10 @@ pub struct Ours {
     pub estimator: String,
     pub quantity: String,
     pub slope: f64,
+    /// The bootstrap 95% interval of the full-range slope (NaN for an all-fits reading, whose
+    /// slope is a plain least-squares line).
+    pub ci_low: f64,
+    pub ci_high: f64,
     pub upper_slope: f64,
     pub intercept: f64,
     pub at_min: f64,
@@ -53,11 +57,18 @@ impl Ours {
         }
     }
 
+    /// Where the paper gives only an exponent, and that exponent falls: whether our curve is flat
+    /// (the interval of its full-range slope contains 0). Such a curve cannot replicate a fall,
+    /// however close its point slope is to a small exponent.
+    pub fn flat_against_falling(&self, p: &PaperCurve) -> bool {
+        p.coefficient.is_none() && p.exponent < 0.0 && self.ci_low <= 0.0 && self.ci_high >= 0.0
+    }
+
     pub fn status(&self, p: &PaperCurve) -> &'static str {
         if !self.slope.is_finite() {
             return "no slope (most fits degenerate)";
         }
-        let exponent_ok = (self.slope - p.exponent).abs() <= EXPONENT_TOL;
+        let exponent_ok = (self.slope - p.exponent).abs() <= EXPONENT_TOL && !self.flat_against_falling(p);
         let within = |ours: f64, theirs: Option<f64>| theirs.is_none_or(|t| ours > 0.0 && (ours / t).max(t / ours) <= MAGNITUDE_FACTOR);
         let magnitude_ok = within(self.at_min, p.at_1e3) && within(self.at_max, p.at_1e5);
         match (exponent_ok, magnitude_ok) {
@@ -88,6 +99,8 @@ pub fn ours(exp: &Experiment, sum: &[SummaryRow], rates: &[RateRow], p: &PaperCu
                 estimator: est.clone(),
                 quantity: q.to_string(),
                 slope: full.map_or(f64::NAN, |r| r.slope),
+                ci_low: full.map_or(f64::NAN, |r| r.ci_low),
+                ci_high: full.map_or(f64::NAN, |r| r.ci_high),
                 upper_slope: upper,
                 intercept: full.map_or(f64::NAN, |r| r.intercept),
                 at_min: at(exp.n_values.first().copied()),
@@ -110,6 +123,8 @@ pub fn ours(exp: &Experiment, sum: &[SummaryRow], rates: &[RateRow], p: &PaperCu
                     estimator: est.clone(),
                     quantity: q.to_string(),
                     slope,
+                    ci_low: f64::NAN,
+                    ci_high: f64::NAN,
                     upper_slope: ols(&upper_pts).1,
                     intercept,
                     at_min: at_all(exp.n_values.first().copied()),
@@ -155,14 +170,136 @@ pub fn floor_at(floors: &[FloorRow], p: &PaperCurve, quantity: &str, n_min: u64,
     (at(n_min), at(n_max))
 }
 
-/// The side-by-side table of figures/replication.md: one block of rows per paper curve.
+/// One paper curve in the summary at the top of figures/replication.md.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurveSummary {
+    /// The paper curve's id (workflow/paper/reported.csv).
+    pub curve: String,
+    /// The status of the estimator of record's reading ([`Ours::status`]); "no curve" when the
+    /// experiment of the curve is not among ours.
+    pub status: &'static str,
+    /// The full-range slope of that reading (NaN without one).
+    pub lse_slope: f64,
+    /// The reading itself: the estimator of record's loss variant closest to the paper's curve.
+    pub reading: Option<Ours>,
+    /// How many of its readings (loss variants of the paper's loss) the estimator of record has.
+    pub readings: usize,
+}
+
+/// Per paper curve, the estimator of record (the least-squares estimator over Theta, `lse`,
+/// recognised by its type: [`super::is_theorems_estimator`]) against the paper: the reading of
+/// the paper's loss (over the usable fits) closest to the paper's curve, its status and its
+/// full-range slope. One entry per curve, in the order of `curves`.
+pub fn curve_summaries(curves: &[PaperCurve], main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])]) -> Vec<CurveSummary> {
+    curves
+        .iter()
+        .map(|p| {
+            let mut rows = Vec::new();
+            for (exp, sum, rates, _) in main.iter().filter(|(e, ..)| e.id() == p.experiment) {
+                let of_record: Vec<&str> =
+                    exp.estimators.iter().filter(|(_, e)| super::is_theorems_estimator(e)).map(|(n, _)| n.as_str()).collect();
+                let record = of_record.first().copied();
+                rows.extend(
+                    ours(exp, sum, rates, p, |q| p.matches_quantity(q))
+                        .into_iter()
+                        .filter(|o| !o.all_fits && Some(o.estimator.as_str()) == record),
+                );
+            }
+            let readings = rows.len();
+            let reading = rows
+                .iter()
+                .filter(|o| o.slope.is_finite())
+                .min_by(|a, b| a.distance(p).total_cmp(&b.distance(p)))
+                .or(rows.first())
+                .cloned();
+            CurveSummary {
+                curve: p.id.clone(),
+                status: reading.as_ref().map_or("no curve", |o| o.status(p)),
+                lse_slope: reading.as_ref().map_or(f64::NAN, |o| o.slope),
+                reading,
+                readings,
+            }
+        })
+        .collect()
+}
+
+/// The one-line reason of a summary row.
+fn reason(o: &Ours, p: &PaperCurve) -> String {
+    if !o.slope.is_finite() {
+        return "no slope: fewer than half of the fits usable at most n".into();
+    }
+    if o.flat_against_falling(p) {
+        return format!("flat: slope interval [{}, {}] contains 0, the paper's curve falls", f2(o.ci_low), f2(o.ci_high));
+    }
+    let gap = o.slope - p.exponent;
+    if gap.abs() > EXPONENT_TOL {
+        return format!("slope {} against {} (gap {:+.2}, more than {EXPONENT_TOL})", f2(o.slope), f2(p.exponent), gap);
+    }
+    let factor = |ours: f64, theirs: Option<f64>| theirs.filter(|t| *t > 0.0 && ours > 0.0).map(|t| (ours / t).max(t / ours));
+    match (factor(o.at_min, p.at_1e3), factor(o.at_max, p.at_1e5)) {
+        (None, None) if p.at_1e3.is_none() && p.at_1e5.is_none() => {
+            format!("slope {} within {EXPONENT_TOL} of {}; the paper gives no magnitudes", f2(o.slope), f2(p.exponent))
+        }
+        (a, b) => format!(
+            "slope {} within {EXPONENT_TOL} of {}; mean off by a factor {} at 1e3, {} at 1e5 (allowed {MAGNITUDE_FACTOR})",
+            f2(o.slope),
+            f2(p.exponent),
+            a.map_or("–".into(), f2),
+            b.map_or("–".into(), f2)
+        ),
+    }
+}
+
+/// The anchor of a paper curve's rows in the long table.
+fn anchor(p: &PaperCurve) -> String {
+    format!("curve-{}", p.id.replace('_', "-"))
+}
+
+/// The summary at the top of figures/replication.md: one row per paper curve, the estimator of
+/// record against the paper, with a link to the curve's rows in the long table.
+pub fn summary_markdown(curves: &[PaperCurve], main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])]) -> String {
+    let mut s = String::from("| paper curve | paper: exponent, mean at 1e3 / 1e5 | ours (least squares, `lse`) | slope (full range) | status | why |\n|---|---|---|---|---|---|\n");
+    for (p, c) in curves.iter().zip(curve_summaries(curves, main)) {
+        let (ours, why) = match &c.reading {
+            Some(o) => (
+                format!(
+                    "{} {}{}",
+                    o.experiment,
+                    o.quantity,
+                    if c.readings > 1 { format!(" (closest of {} readings)", c.readings) } else { String::new() }
+                ),
+                reason(o, p),
+            ),
+            None => ("–".into(), "no experiment of ours for this curve".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} ({}), {} / {} | {ours} | {} | **{}** | {why}; [rows](#{}) |",
+            p.id,
+            f2(p.exponent),
+            p.legend,
+            opt(p.at_1e3),
+            opt(p.at_1e5),
+            f2(c.lse_slope),
+            c.status,
+            anchor(p)
+        );
+    }
+    s
+}
+
+/// figures/replication.md: the rule, the summary of the estimator of record by paper curve, then
+/// the side-by-side table (one block of rows per paper curve: every estimator and reading, and
+/// the closest protocol candidate with how many readings it was chosen from).
 pub fn replication_markdown(
     curves: &[PaperCurve],
     main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])],
     search: &[(&Experiment, &[SummaryRow], &[RateRow])],
 ) -> String {
     let mut s = status_rule();
-    s.push_str("\n\n| paper curve (source) | paper: exponent, mean at 1e3 / 1e5 | ours | slope full / upper half | mean at 1e3 / 1e5 | Cramér-Rao floor at 1e3 / 1e5 | distance (decades) | status |\n|---|---|---|---|---|---|---|---|\n");
+    s.push_str("\n\n**Summary.** The estimator the theorems are about (least squares over Theta, `lse`), one row per curve of the paper; where several of our losses read the paper's (D2 with each r, the two softmax losses), the closest to the paper's curve is shown and the count says how many were tried.\n\n");
+    s.push_str(&summary_markdown(curves, main));
+    s.push_str("\n**Every reading.** Each estimator and each reading of the paper's loss, and the protocol candidate closest to the paper's curve: it is the best of every reading of every candidate of the protocol search (the count in its row), so its distance is a minimum over many tries, not the distance of one protocol fixed in advance.\n\n| paper curve (source) | paper: exponent, mean at 1e3 / 1e5 | ours | slope full / upper half | mean at 1e3 / 1e5 | Cramér-Rao floor at 1e3 / 1e5 | distance (decades) | status |\n|---|---|---|---|---|---|---|---|\n");
     for p in curves {
         let paper = format!("{} ({}), {} / {}", f2(p.exponent), p.legend, opt(p.at_1e3), opt(p.at_1e5));
         let src = format!("{}: {} {} {}", p.id, p.version, p.figure, p.panel);
@@ -173,17 +310,28 @@ pub fn replication_markdown(
                 rows.push((format!("{} `{}`, {}{}", o.experiment, o.estimator, o.quantity, all_label(&o)), o.clone(), (f1, f2_)));
             }
         }
+        let tried = candidates(p, search);
+        let protocols = tried.iter().map(|o| o.estimator.as_str()).collect::<std::collections::BTreeSet<_>>().len();
         if let Some(best) = best_candidate(p, search) {
             rows.push((
-                format!("best protocol candidate: {} `{}`, {}{}", best.experiment, best.estimator, best.quantity, all_label(&best)),
+                format!(
+                    "best protocol candidate (closest of {} readings: {protocols} candidates, each loss variant and target): {} `{}`, {}{}",
+                    tried.len(),
+                    best.experiment,
+                    best.estimator,
+                    best.quantity,
+                    all_label(&best)
+                ),
                 best,
                 (f64::NAN, f64::NAN),
             ));
         }
-        for (label, o, (f1, f2_)) in rows {
+        for (i, (label, o, (f1, f2_))) in rows.into_iter().enumerate() {
+            // the summary links to the first row of each curve
+            let here = if i == 0 { format!("<a id=\"{}\"></a>", anchor(p)) } else { String::new() };
             let _ = writeln!(
                 s,
-                "| {src} | {paper} | {label} | {} / {} | {} / {} | {} / {} | {} | **{}** |",
+                "| {here}{src} | {paper} | {label} | {} / {} | {} / {} | {} / {} | {} | **{}** |",
                 f2(o.slope),
                 f2(o.upper_slope),
                 sci(o.at_min),
@@ -289,4 +437,85 @@ pub fn protocol_search_markdown(curves: &[PaperCurve], search: &[(&Experiment, &
         let _ = writeln!(s, "| `{k}` | {total} | {explained} | {} |", f2(*worst));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoe_model::Gate;
+
+    /// A paper curve given by its exponent alone (as the NeurIPS panels of E3), or with magnitudes.
+    fn paper(exponent: f64, magnitudes: Option<(f64, f64, f64)>) -> PaperCurve {
+        PaperCurve {
+            id: "c".into(),
+            version: "v".into(),
+            figure: "Figure 1".into(),
+            panel: "(a)".into(),
+            also: String::new(),
+            experiment: "E".into(),
+            setting: "s".into(),
+            gate_fit: Gate::Sigmoid,
+            quantity: "D3".into(),
+            target: "G*".into(),
+            legend: "n^-s".into(),
+            coefficient: magnitudes.map(|m| m.0),
+            exponent,
+            at_1e3: magnitudes.map(|m| m.1),
+            at_1e5: magnitudes.map(|m| m.2),
+            read: String::new(),
+        }
+    }
+
+    /// One of our curves with its full-range slope, interval and means at the ends of the grid.
+    fn ours(slope: f64, ci: (f64, f64), at: (f64, f64)) -> Ours {
+        Ours {
+            experiment: "E".into(),
+            estimator: "lse".into(),
+            quantity: "D3".into(),
+            slope,
+            ci_low: ci.0,
+            ci_high: ci.1,
+            upper_slope: slope,
+            intercept: at.0.ln() - slope * 1e3f64.ln(),
+            at_min: at.0,
+            at_max: at.1,
+            all_fits: false,
+        }
+    }
+
+    #[test]
+    fn a_flat_curve_does_not_replicate_a_falling_exponent() {
+        // the paper's n^-0.11 alone; ours slope -0.05, within 0.1 of it, but flat
+        let p = paper(-0.11, None);
+        let flat = ours(-0.05, (-0.12, 0.02), (0.1, 0.08));
+        assert!(flat.flat_against_falling(&p));
+        assert_eq!(flat.status(&p), "not replicated");
+        assert!(reason(&flat, &p).starts_with("flat: slope interval [-0.12, 0.02] contains 0"), "{}", reason(&flat, &p));
+        // the same point slope with an interval below 0 replicates it
+        let falling = ours(-0.05, (-0.08, -0.02), (0.1, 0.08));
+        assert!(!falling.flat_against_falling(&p));
+        assert_eq!(falling.status(&p), "replicated");
+    }
+
+    #[test]
+    fn where_the_paper_gives_magnitudes_the_flat_rule_leaves_them_to_decide() {
+        // E1's linear panel: the paper's own curve is flat (1.6 n^-0.02, 1.4 at 1e3, 1.3 at 1e5)
+        let p = paper(-0.02, Some((1.6, 1.4, 1.3)));
+        let flat = ours(-0.01, (-0.04, 0.02), (1.3, 1.25));
+        assert!(!flat.flat_against_falling(&p));
+        assert_eq!(flat.status(&p), "replicated");
+        let off = ours(-0.01, (-0.04, 0.02), (0.3, 0.29));
+        assert_eq!(off.status(&p), "partially");
+        assert!(reason(&off, &p).contains("factor 4.67 at 1e3"), "{}", reason(&off, &p));
+    }
+
+    #[test]
+    fn a_slope_far_from_the_exponent_is_not_replicated_and_says_by_how_much() {
+        let p = paper(-0.46, Some((1.4, 0.06, 0.007)));
+        let o = ours(-0.66, (-0.7, -0.6), (0.06, 0.007));
+        assert_eq!(o.status(&p), "not replicated");
+        assert_eq!(reason(&o, &p), "slope -0.66 against -0.46 (gap -0.20, more than 0.1)");
+        let none = ours(f64::NAN, (f64::NAN, f64::NAN), (f64::NAN, f64::NAN));
+        assert_eq!(none.status(&p), "no slope (most fits degenerate)");
+    }
 }
