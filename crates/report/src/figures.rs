@@ -122,12 +122,22 @@ pub fn fit_label(fit: &FitLine) -> String {
 /// Draw one panel into `stem.png` and `stem.svg` (the extensions are appended to `stem`).
 /// Missing parent directories are created. Returns the paths written (PNG first).
 pub fn draw_panel(panel: &Panel, stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
-    draw_figure(std::slice::from_ref(panel), 1, PANEL_SIZE, stem)
+    draw_figure(std::slice::from_ref(panel), 1, PANEL_SIZE, stem, None)
 }
 
 /// Draw several panels in one figure, `columns` per row, into `stem.png` and `stem.svg`.
 /// Each cell is [`GRID_CELL_SIZE`]. Returns the paths written (PNG first).
 pub fn draw_grid(panels: &[Panel], columns: usize, stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
+    grid(panels, columns, stem, false)
+}
+
+/// [`draw_grid`] with room for the legend above the data: each panel's y range is raised so that
+/// its data stay below the legend's height (for panels whose data fill every corner).
+pub fn draw_grid_legend_above(panels: &[Panel], columns: usize, stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
+    grid(panels, columns, stem, true)
+}
+
+fn grid(panels: &[Panel], columns: usize, stem: &Path, legend_above: bool) -> Result<Vec<PathBuf>, FigureError> {
     let png = with_suffix(stem, "png");
     if columns == 0 {
         return Err(FigureError::InvalidFigure { path: png, msg: "a grid needs at least one column".into() });
@@ -138,20 +148,27 @@ pub fn draw_grid(panels: &[Panel], columns: usize, stem: &Path) -> Result<Vec<Pa
     let columns = columns.min(panels.len());
     let rows = panels.len().div_ceil(columns);
     let size = (GRID_CELL_SIZE.0 * columns as u32, GRID_CELL_SIZE.1 * rows as u32);
-    draw_figure(panels, columns, size, stem)
+    draw_figure(panels, columns, size, stem, legend_above.then_some(GRID_CELL_SIZE.1))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Files
 
-fn draw_figure(panels: &[Panel], columns: usize, size: (u32, u32), stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
+/// `legend_above`: the height of a cell in pixels, to keep the data below the legend.
+fn draw_figure(
+    panels: &[Panel],
+    columns: usize,
+    size: (u32, u32),
+    stem: &Path,
+    legend_above: Option<u32>,
+) -> Result<Vec<PathBuf>, FigureError> {
     let png = with_suffix(stem, "png");
     let svg = with_suffix(stem, "svg");
     register_font().map_err(|()| FigureError::Font { path: png.clone() })?;
     let metrics = glyph_metrics().ok_or_else(|| FigureError::Font { path: png.clone() })?;
     let layouts = panels
         .iter()
-        .map(|p| PanelData::new(p).map_err(|msg| FigureError::InvalidFigure { path: png.clone(), msg }))
+        .map(|p| PanelData::new(p, legend_above).map_err(|msg| FigureError::InvalidFigure { path: png.clone(), msg }))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dir) = png.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(ReportError::io(dir))?;
@@ -214,7 +231,7 @@ struct PanelData<'a> {
 }
 
 impl<'a> PanelData<'a> {
-    fn new(panel: &'a Panel) -> Result<Self, String> {
+    fn new(panel: &'a Panel, legend_above: Option<u32>) -> Result<Self, String> {
         let mut xs = Vec::new();
         let mut ys = Vec::new();
         for s in &panel.series {
@@ -264,7 +281,18 @@ impl<'a> PanelData<'a> {
             return Err(format!("panel {:?} has no data points", panel.title));
         }
         let x = padded_log_range(&xs, 0.05, 0.3);
-        let y = padded_log_range(&ys, 0.07, 0.3);
+        let mut y = padded_log_range(&ys, 0.07, 0.3);
+        if let Some(cell_h) = legend_above {
+            // the plot's height, less the legend's (with its inset): the data's share of it
+            let entries = panel.series.iter().map(|s| 1 + usize::from(s.fit.is_some())).sum::<usize>() as f64;
+            let plot_h = f64::from(cell_h) - f64::from(TITLE_BAND + MARGIN + X_LABEL_AREA);
+            let legend_h = f64::from(LEGEND_INSET + LEGEND_PAD * 2 - 4 + 6) + f64::from(LEGEND_ROW_H) * entries;
+            let share = 1.0 - legend_h / plot_h;
+            if share > 0.2 {
+                let (lo, hi) = (y.0.log10(), y.1.log10());
+                y.1 = 10f64.powf(lo + (hi - lo) / share);
+            }
+        }
         Ok(Self { panel, x, y, x_ticks: log_ticks(x.0, x.1), y_ticks: log_ticks(y.0, y.1) })
     }
 }
@@ -473,6 +501,10 @@ const X_LABEL_AREA: i32 = 62;
 const Y_LABEL_AREA: i32 = 84;
 const MARGIN: i32 = 14;
 const TICK_LEN: i32 = 5;
+/// The legend box: padding inside it, the height of a row, its distance from the plot's edges.
+const LEGEND_PAD: i32 = 8;
+const LEGEND_ROW_H: i32 = 21;
+const LEGEND_INSET: i32 = 10;
 
 type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -789,11 +821,11 @@ fn draw_legend<DB: DrawingBackend>(
     for (_, label) in &entries {
         text_w = text_w.max(text.width(area, label, LEGEND_PX)?);
     }
-    const PAD: i32 = 8;
+    const PAD: i32 = LEGEND_PAD;
     const GLYPH_W: i32 = 34;
     const GAP: i32 = 8;
-    const ROW_H: i32 = 21;
-    const INSET: i32 = 10;
+    const ROW_H: i32 = LEGEND_ROW_H;
+    const INSET: i32 = LEGEND_INSET;
     let w = PAD + GLYPH_W + GAP + text_w + PAD;
     let h = PAD + ROW_H * entries.len() as i32 + PAD - 4;
 
@@ -1068,4 +1100,34 @@ fn render_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, m: &Heatmap
     text.draw(area, &m.y_label, AXIS_DESC_PX, (22, top + rows * ch / 2), Pos::new(HPos::Center, VPos::Center), true)?;
     text.draw(area, &m.legend, LEGEND_PX, (left + cols * cw / 2, h - 22), Pos::new(HPos::Center, VPos::Center), false)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With the legend above the data, the y range grows upwards only, and the data's highest
+    /// value sits below the legend's share of the plot's height.
+    #[test]
+    fn legend_above_raises_the_top_of_the_y_range_past_the_legend() {
+        let series = |label: &str, k: f64| Series {
+            label: label.into(),
+            palette: Palette::Other(0),
+            points: (3..=5).map(|e| Point { n: 10f64.powi(e), mean: k * 10f64.powi(-e), sd: 0.0 }).collect(),
+            fit: None,
+            dashed: false,
+            reference: false,
+        };
+        let panel =
+            Panel { title: "t".into(), y_label: "y".into(), x_label: "x".into(), series: vec![series("a", 1.0), series("b", 10.0)] };
+        let plain = PanelData::new(&panel, None).unwrap();
+        let above = PanelData::new(&panel, Some(GRID_CELL_SIZE.1)).unwrap();
+        assert_eq!((plain.x, plain.y.0), (above.x, above.y.0));
+        assert!(above.y.1 > plain.y.1);
+        // the legend's two rows, padding and inset, against the plot's height
+        let plot_h = f64::from(GRID_CELL_SIZE.1) - f64::from(TITLE_BAND + MARGIN + X_LABEL_AREA);
+        let legend_h = f64::from(LEGEND_INSET + 2 * LEGEND_PAD - 4 + 6) + 2.0 * f64::from(LEGEND_ROW_H);
+        let (lo, hi, top) = (above.y.0.log10(), above.y.1.log10(), 1e-2f64.log10());
+        assert!((top - lo) / (hi - lo) <= 1.0 - legend_h / plot_h + 1e-12);
+    }
 }

@@ -42,6 +42,9 @@ use std::collections::BTreeMap;
 
 use crate::rows::{RateRow, SummaryRow};
 
+// our readings of a paper curve, for the overlay figure (publish::overlay)
+pub use replication::ours;
+
 /// An experiment's results as the tables and figures read them: its fits, their summary, its
 /// fitted rates, the Cramér-Rao floor of its losses and, for a two-point experiment, the
 /// distances between the members of its pairs.

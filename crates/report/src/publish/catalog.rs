@@ -49,6 +49,20 @@ pub enum Content {
     /// A two-point (lower-bound) experiment: both members' mean losses and the loss between
     /// them, one panel per loss.
     Pair { estimator: String },
+    /// The paper's curves beside ours, one panel per curve (workflow/paper/reported.csv): drawn
+    /// from several experiments at once by [`crate::publish::overlay`], not from one.
+    Overlay,
+}
+
+/// The figure of the paper's curves beside ours (figures/overlay.png), read from the main
+/// experiments of the paper's curves and their protocol searches.
+pub fn overlay_spec() -> FigureSpec {
+    FigureSpec {
+        stem: "overlay".into(),
+        caption: Some("The paper's eight curves beside ours, one panel per curve: the paper's line C n^-s over n = 1e3..1e5 (grey dashed; with only an exponent, drawn through our `lse` mean nearest n = 1e4) and its means read off its figure (grey diamonds), our least-squares fit `lse` and the paper-faithful SGD `sgd` (each its reading of the loss closest to the paper's, over the usable fits, or over every fit (\"all fits\") where those give no slope; error bars ±2 Monte Carlo standard errors of the mean), the protocol-search candidate closest to the curve, and the Cramér-Rao floor; each legend entry gives the reading's status and the title the status of the reading closest to the paper's (figures/replication.md)".into()),
+        layout: Layout::Grid,
+        content: Content::Overlay,
+    }
 }
 
 /// Every figure of an experiment, in the order of figures/REPORT.md.
@@ -405,5 +419,7 @@ fn raw_panels(exp: &Experiment, spec: &FigureSpec, loaded: &Results) -> Vec<Pane
         Content::Gates { estimator } => c.gates_panels(estimator),
         Content::Atoms { estimator } => c.atoms_panels(estimator),
         Content::Pair { estimator } => c.pair_panels(estimator, &loaded.pairs),
+        // several experiments at once: crate::publish::overlay
+        Content::Overlay => Vec::new(),
     }
 }

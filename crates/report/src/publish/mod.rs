@@ -2,6 +2,7 @@
 //! the claims, sample-size and sensitivity tables, and figures/REPORT.md.
 
 pub mod catalog;
+pub mod overlay;
 
 use crate::analysis::{
     across_truths_markdown, base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence,
@@ -92,6 +93,7 @@ pub fn figures(exps: &[Experiment], root: &Root) -> Result<usize> {
             };
         }
     }
+    written += overlay::draw(exps, root)?;
     Ok(written)
 }
 
@@ -415,8 +417,17 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         let search_in: Vec<(&Experiment, &[SummaryRow], &[RateRow])> =
             search.iter().map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice())).collect();
         let text = replication_markdown(&paper, &main_in, &search_in);
-        write(&dir.join("replication.md"), format!("# The paper's curves beside ours\n\nThe paper's numbers: workflow/paper/reported.csv (how they were read: workflow/paper/README.md). Ours: the experiment that replicates each panel, by each estimator and each reading of its loss; the Cramér-Rao floor (data/<experiment>/floor.csv) is the smallest mean loss an unbiased estimator of the fitted parameters could reach at that n.\n\n{text}").as_bytes())?;
-        let _ = write!(r, "\n## The paper's curves beside ours\n\n{text}\n");
+        // the same curves drawn (figures/overlay.png), where `smoe figures` draws them
+        let (spec, drawn) = overlay::figure(&paper, &all);
+        let (figure_md, figure_note) = match spec.caption.as_deref().filter(|_| !drawn.is_empty()) {
+            Some(caption) => (
+                format!("![{caption}]({}.png)\n\n*{caption}.*\n\n", spec.stem),
+                format!(" The figure [{}.png]({}.png) draws the same curves, one panel per paper curve.", spec.stem, spec.stem),
+            ),
+            None => (String::new(), String::new()),
+        };
+        write(&dir.join("replication.md"), format!("# The paper's curves beside ours\n\nThe paper's numbers: workflow/paper/reported.csv (how they were read: workflow/paper/README.md). Ours: the experiment that replicates each panel, by each estimator and each reading of its loss; the Cramér-Rao floor (data/<experiment>/floor.csv) is the smallest mean loss an unbiased estimator of the fitted parameters could reach at that n.{figure_note}\n\n{text}").as_bytes())?;
+        let _ = write!(r, "\n## The paper's curves beside ours\n\n{figure_md}{text}\n");
         if !search.is_empty() {
             let ps = protocol_search_markdown(&paper, &search_in);
             write(&dir.join("protocol_search.md"), format!("# Protocol search: which reading of the paper's SGD reproduces its curves?\n\nEvery candidate of the grid (batch size 32, 256 or the whole sample; initial noise sd 0, 1e-4, 1e-3 or 1e-2; the split atom's mass shared or copied) run on the data of E1-E3 (PS1-PS3), scored against the panel's target and, for Regime 2 panels, against the split start the fits begin from.\n\n{}\n{ps}", crate::analysis::status_rule()).as_bytes())?;
