@@ -6,7 +6,7 @@
 
 use super::catalog::{overlay_spec, FigureSpec};
 use super::{load, role, Role};
-use crate::analysis::{best_candidate, ours, Ours, Results};
+use crate::analysis::{best_candidate, curve_summaries, ours, Ours, Results};
 use crate::error::Result;
 use crate::figures::{draw_grid_legend_above, FitLine, Palette, Panel, Point, Series};
 use crate::paper::{reported, PaperCurve};
@@ -107,16 +107,24 @@ fn loss_label(o: &Ours) -> String {
     }
 }
 
+/// A status short enough for a panel title (the legend and replication.md give the long form).
+fn short(status: &str) -> &str {
+    status.split(" (").next().unwrap_or(status)
+}
+
 /// One panel per paper curve (in the order of reported.csv) whose experiment is among `main`.
-/// The title carries the status of the shown reading closest to the paper's curve.
+/// The title carries two statuses: that of the estimator of record (least squares, as in the
+/// summary of figures/replication.md, [`curve_summaries`]) and that of the shown reading closest
+/// to the paper's curve (which may be a protocol candidate, the best of many tries).
 pub fn overlay_panels(curves: &[PaperCurve], main: &[Main<'_>], search: &[Search<'_>]) -> Vec<Panel> {
     let mut out = Vec::new();
-    for p in curves {
+    let summaries = curve_summaries(curves, main);
+    for (p, summary) in curves.iter().zip(&summaries) {
         let Some((exp, sum, rates, floors)) = main.iter().find(|(e, ..)| e.id() == p.experiment) else { continue };
         let all = ours(exp, sum, rates, p, |q| p.matches_quantity(q));
         let mut series = Vec::new();
-        // (distance, status) of each reading shown
-        let mut shown: Vec<(f64, &'static str)> = Vec::new();
+        // (distance, status, who) of each reading shown
+        let mut shown: Vec<(f64, &'static str, String)> = Vec::new();
         let lse = reading(&all, sum, p, "lse");
         for (est, palette) in [("lse", Palette::Sigmoid), ("sgd", Palette::Other(0))] {
             let Some(o) = reading(&all, sum, p, est) else { continue };
@@ -124,7 +132,7 @@ pub fn overlay_panels(curves: &[PaperCurve], main: &[Main<'_>], search: &[Search
             if pts.is_empty() {
                 continue;
             }
-            shown.push((o.distance(p), o.status(p)));
+            shown.push((o.distance(p), o.status(p), est.to_string()));
             series.push(Series {
                 label: format!("{est}, {}: {}", loss_label(&o), o.status(p)),
                 palette,
@@ -138,7 +146,7 @@ pub fn overlay_panels(curves: &[PaperCurve], main: &[Main<'_>], search: &[Search
             if let Some((_, ssum, _)) = search.iter().find(|(e, ..)| e.id() == b.experiment) {
                 let pts = points(ssum, p, &b);
                 if !pts.is_empty() {
-                    shown.push((b.distance(p), b.status(p)));
+                    shown.push((b.distance(p), b.status(p), b.experiment.clone()));
                     series.push(Series {
                         label: format!("{} {}, {}: {}", b.experiment, b.estimator, loss_label(&b), b.status(p)),
                         palette: Palette::Other(2),
@@ -198,10 +206,14 @@ pub fn overlay_panels(curves: &[PaperCurve], main: &[Main<'_>], search: &[Search
                 });
             }
         }
-        let status =
-            shown.iter().filter(|(d, _)| d.is_finite()).min_by(|a, b| a.0.total_cmp(&b.0)).or(shown.first()).map_or("no data", |s| s.1);
+        let closest = shown
+            .iter()
+            .filter(|(d, ..)| d.is_finite())
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .or(shown.first())
+            .map_or("no data".to_string(), |s| format!("{} {}", s.2, short(s.1)));
         out.push(Panel {
-            title: format!("{}: {status}", p.id),
+            title: format!("{}: lse {}; closest: {closest}", p.id, short(summary.status)),
             y_label: format!("{}: mean loss ({}, {} fit)", exp.id(), p.quantity, p.gate_fit),
             x_label: "sample size n".into(),
             series,
@@ -393,11 +405,16 @@ mod tests {
             let n_fam: Vec<f64> = family.n_values.iter().map(|&n| n as f64).collect();
             assert_eq!(cand.points.iter().map(|q| q.n).collect::<Vec<_>>(), n_fam);
             assert!(cand.label.ends_with(&format!(": {}", best.status(p))), "{}", cand.label);
-            // the title: the curve and the status of the shown reading closest to its line
+            // the title: the curve, the estimator of record's status as in replication.md's
+            // summary, and the status of the shown reading closest to its line, named
+            let record = curve_summaries(std::slice::from_ref(p), &main).remove(0);
             let lse = all.iter().filter(|o| o.estimator == "lse").min_by(|a, b| a.distance(p).total_cmp(&b.distance(p))).unwrap();
             let sgd = all.iter().filter(|o| o.estimator == "sgd").min_by(|a, b| a.distance(p).total_cmp(&b.distance(p))).unwrap();
-            let closest = [lse, sgd, &best].into_iter().min_by(|a, b| a.distance(p).total_cmp(&b.distance(p))).unwrap();
-            assert_eq!(panel.title, format!("{}: {}", p.id, closest.status(p)));
+            let (who, closest) = [("lse".to_string(), lse), ("sgd".to_string(), sgd), (family.id().to_string(), &best)]
+                .into_iter()
+                .min_by(|a, b| a.1.distance(p).total_cmp(&b.1.distance(p)))
+                .unwrap();
+            assert_eq!(panel.title, format!("{}: lse {}; closest: {who} {}", p.id, short(record.status), short(closest.status(p))));
             let floor = by_label(panel, "Cramér-Rao floor, ").unwrap();
             assert!(floor.label.ends_with(&lse.quantity), "{}", floor.label);
             assert_eq!(floor.points.iter().map(|q| q.n).collect::<Vec<_>>(), n_exp);
