@@ -102,3 +102,29 @@ fn every_number_of_the_article_is_in_a_generated_file() {
         missing.len()
     );
 }
+
+/// The section of README.md under `## The answer`, up to the next `## ` heading.
+fn readme_answer(readme: &str) -> Option<&str> {
+    let start = readme.find("\n## The answer\n")? + 1;
+    let rest = &readme[start + "## The answer\n".len()..];
+    Some(&rest[..rest.find("\n## ").unwrap_or(rest.len())])
+}
+
+#[test]
+fn every_number_of_the_readmes_answer_is_in_a_generated_file() {
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let answer = readme_answer(&readme).expect("README.md has a `## The answer` section");
+    let lines = answer.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("![")).count();
+    assert!(lines <= 8, "README.md's answer is {lines} lines, more than 8");
+    let generated = generated_text();
+    let missing: Vec<String> = numbers(&answer.replace('−', "-")).into_iter().filter(|n| !generated.contains(n.as_str())).collect();
+    assert!(missing.is_empty(), "README.md's answer quotes number(s) that no generated file holds: {missing:?}");
+}
+
+#[test]
+fn the_answer_section_is_found_and_bounded() {
+    let text = "# T\n\n## The answer\n\nslope -0.47 here.\n\n## Next\n\n0.99\n";
+    assert_eq!(readme_answer(text).map(|a| numbers(a)), Some(vec!["-0.47".to_string()]));
+    assert_eq!(readme_answer("# no answer\n"), None);
+}
