@@ -91,8 +91,11 @@ smoke: build
 cluster-test: build
 	bash workflow/cluster_test.sh
 
+# Every result directory (every experiment's data/<id>/, the journals data/raw, the cache) and the
+# manifest, so that `make clean all` reruns everything from nothing; the logs of past runs
+# (data/*.log, cited by docs/PROTOCOL.md and docs/NOTES.md) stay.
 clean:
-	rm -rf data/raw data/cache data/E* data/manifest.json
+	rm -rf data/*/ data/manifest.json
 	rm -f figures/*.png figures/*.svg figures/*.md figures/*.csv
 
 # A self-contained archive that builds offline: sources, Cargo.lock, configs, results (including

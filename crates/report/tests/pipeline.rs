@@ -211,6 +211,26 @@ fn summary_tables_snapshot() {
         assert!(text.contains(must), "{name} lacks {must:?}:\n{text}");
         insta::assert_snapshot!(format!("smoke_table_{}", name.trim_end_matches(".md")), text);
     }
+    // what the fits cost: each fit counted once, not once per loss row
+    let fits_once: std::collections::BTreeSet<_> =
+        fits.iter().filter(|f| f.estimator == "lse").map(|f| (f.setting.clone(), f.gate_fit.name(), f.n, f.rep)).collect();
+    // (with each row doubled under a second loss, the count and the iterations stay the same)
+    let once = smoe_report::analysis::run_times(exp, &fits);
+    let doubled: Vec<_> = fits
+        .iter()
+        .cloned()
+        .chain(fits.iter().cloned().map(|mut f| {
+            f.loss = 2.0 * f.loss;
+            f.loss_name = smoe_metrics::LossKind::D2 { r: 7.0 };
+            f
+        }))
+        .collect();
+    assert_eq!(smoe_report::analysis::run_times(exp, &doubled), once);
+    let lse = once.iter().find(|r| r.estimator == "lse").unwrap();
+    assert_eq!(lse.fits, fits_once.len());
+    assert!(lse.fit_seconds > 0.0 && lse.iterations > 0 && lse.max_fit_s >= lse.median_fit_s, "{lse:?}");
+    let times = std::fs::read_to_string(dir.join("run_times.md")).unwrap();
+    assert!(times.contains(&format!("| smoke | lse | lm | {} |", fits_once.len())), "{times}");
     let drawn = smoe_report::publish::figures(&all, &fx.root).unwrap();
     assert!(drawn > 0);
     for f in ["phase_diagram_expert_err_matched.png", "phase_diagram_l2_to_truth.svg", "smoke_relu_r1_lse.png"] {

@@ -10,6 +10,7 @@ mod lower_bound;
 mod phase;
 mod rates;
 mod replication;
+mod run_times;
 mod sensitivity;
 mod spread;
 mod summary;
@@ -26,6 +27,7 @@ pub use replication::{
     best_candidate, candidates, curve_summaries, protocol_search_markdown, replication_markdown, status_rule, summary_markdown,
     CurveSummary, Ours,
 };
+pub use run_times::{run_times, run_times_markdown, RunTimeRow, REFERENCE_CORES};
 pub use sensitivity::sensitivity_markdown;
 pub use spread::{base_of, spread_markdown, truth_spread};
 pub use summary::summary;

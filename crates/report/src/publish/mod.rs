@@ -7,8 +7,8 @@ pub mod overlay;
 use crate::analysis::{
     across_truths_markdown, base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence,
     convergence_markdown, lower_bound_markdown, lower_bound_rows, phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown,
-    rate_row_verdict, replication_markdown, sensitivity_markdown, spread_markdown, summary, truth_spread, GateComparison, Results,
-    BUDGET_CHECK, COMPARISON_RULE,
+    rate_row_verdict, replication_markdown, run_times, run_times_markdown, sensitivity_markdown, spread_markdown, summary, truth_spread,
+    GateComparison, Results, BUDGET_CHECK, COMPARISON_RULE, REFERENCE_CORES,
 };
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
@@ -398,6 +398,11 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         }
         write(&dir.join("convergence.md"), format!("# Convergence of the least-squares fits\n\n{text}").as_bytes())?;
         let _ = write!(r, "\n## Convergence of the least-squares fits\n\n{text}\n");
+    }
+    let times: Vec<_> = all.iter().flat_map(|(e, l)| run_times(e, &l.fits)).collect();
+    if !times.is_empty() {
+        let text = run_times_markdown(&times, REFERENCE_CORES);
+        write(&dir.join("run_times.md"), format!("# What the results cost to compute\n\n{text}").as_bytes())?;
     }
     if !truths.is_empty() && !main.is_empty() {
         let text = spread_markdown(&main_exps, &truth_exps, &main_rates.iter().chain(&truth_rates).cloned().collect::<Vec<_>>());
