@@ -125,6 +125,6 @@ fn every_number_of_the_readmes_answer_is_in_a_generated_file() {
 #[test]
 fn the_answer_section_is_found_and_bounded() {
     let text = "# T\n\n## The answer\n\nslope -0.47 here.\n\n## Next\n\n0.99\n";
-    assert_eq!(readme_answer(text).map(|a| numbers(a)), Some(vec!["-0.47".to_string()]));
+    assert_eq!(readme_answer(text).map(numbers), Some(vec!["-0.47".to_string()]));
     assert_eq!(readme_answer("# no answer\n"), None);
 }

@@ -7,6 +7,7 @@ mod claims;
 mod comparison;
 mod convergence;
 mod lower_bound;
+mod own_truth;
 mod phase;
 mod rates;
 mod replication;
@@ -21,6 +22,7 @@ pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, Un
 pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
+pub use own_truth::{compare_unpaired, own_truth_comparisons, own_truth_markdown, Draws, OwnTruthComparison, OWN_TRUTH_RULE};
 pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};
 pub use rates::{bootstrap_label, min_cells, rates, well_populated, MIN_N_VALUES, MIN_USABLE_SHARE};
 pub use replication::{

@@ -6,9 +6,9 @@ pub mod overlay;
 
 use crate::analysis::{
     across_truths_markdown, base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence,
-    convergence_markdown, lower_bound_markdown, lower_bound_rows, phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown,
-    rate_row_verdict, replication_markdown, run_times, run_times_markdown, sensitivity_markdown, spread_markdown, summary, truth_spread,
-    GateComparison, Results, BUDGET_CHECK, COMPARISON_RULE, REFERENCE_CORES,
+    convergence_markdown, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown, phase_cells, phase_heatmaps,
+    phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times, run_times_markdown, sensitivity_markdown,
+    spread_markdown, summary, truth_spread, GateComparison, Results, BUDGET_CHECK, COMPARISON_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
 };
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
@@ -352,6 +352,18 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
                 "\n### Across truth draws\n\nThe same comparison, by the same rule, on each of the truth draws of the truth-variability experiments (five draws of the experiment's recipe, four replications each at five n: fewer pairs, so wider intervals than on the experiment's own truth); the per-draw rows follow the tally.\n\n{}\n{}",
                 across_truths_markdown(&comps, &draws),
                 comparison_markdown(&draws.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>())
+            );
+        }
+        // the paper's own comparison: each gate under a truth of its own gate (main experiments
+        // and the phase diagram, which hold both truth gates of one recipe)
+        let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> =
+            main.iter().chain(&phase).map(|(e, l)| (*e, l.fits.as_slice())).collect();
+        let own = own_truth_comparisons(&record);
+        if !own.is_empty() {
+            let _ = write!(
+                text,
+                "\n## The paper's own comparison: each gate under its own truth\n\n{OWN_TRUTH_RULE}\n\n{}",
+                own_truth_markdown(&own)
             );
         }
         write(
