@@ -220,7 +220,7 @@ fn summary_tables_snapshot() {
         .iter()
         .cloned()
         .chain(fits.iter().cloned().map(|mut f| {
-            f.loss = 2.0 * f.loss;
+            f.loss *= 2.0;
             f.loss_name = smoe_metrics::LossKind::D2 { r: 7.0 };
             f
         }))

@@ -2,16 +2,13 @@
 //! (`smoe_metrics::VerdictRules`): upper bounds, minimax lower bounds, slow rates; the comparative
 //! claim has its own table (see `comparison`).
 
-use super::verdicts::{curve_verdict, describe};
+use super::verdicts::{curve_verdict, describe, TruthSpread, RULES};
 use crate::rows::{find_rate, RateKey, RateRow};
 use smoe_experiment::config::ClaimType;
 use smoe_experiment::plan::Experiment;
-use smoe_metrics::{ClaimKind, SlopeEvidence, VerdictRules};
+use smoe_metrics::{ClaimKind, SlopeEvidence};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-/// The rules of the claims table.
-pub const RULES: VerdictRules = VerdictRules { allowance: 0.1, sharp: 0.1, max_width: 1.0 };
 
 pub(crate) fn f2(x: f64) -> String {
     if x.is_finite() {
@@ -20,10 +17,6 @@ pub(crate) fn f2(x: f64) -> String {
         "–".into()
     }
 }
-
-/// The spread of a slope across truth draws: (experiment, setting, gate, estimator, quantity) of
-/// the single-truth experiment -> (sd of the upper-half slopes across draws, number of draws).
-pub type TruthSpread = BTreeMap<(String, String, String, String, String), (f64, usize)>;
 
 /// One quantity of a lower-bound experiment: the slope of the worse of the two members' mean
 /// losses (upper half of the n grid), and the slope of the separation between the members.

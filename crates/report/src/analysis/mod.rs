@@ -18,7 +18,7 @@ mod summary;
 mod verdicts;
 
 pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
-pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, TruthSpread, Unsettled, RULES};
+pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
 pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
@@ -35,6 +35,7 @@ pub use spread::{base_of, spread_markdown, truth_spread};
 pub use summary::summary;
 pub use verdicts::{
     curve_verdict, describe as estimator_rule, is_theorems_estimator, judge_claim, rate_row_verdict, ClaimVerdict, CurveVerdict,
+    TruthSpread, RULES,
 };
 
 use smoe_estimator::Termination;

@@ -3,7 +3,8 @@
 //! recipe, and a slope measured on it carries, besides the Monte Carlo error of its
 //! replications, the variation from one draw to the next.
 
-use super::claims::{f2, TruthSpread};
+use super::claims::f2;
+use super::verdicts::TruthSpread;
 use crate::rows::{NRange, RateRow};
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::{summarise, RateMethod};

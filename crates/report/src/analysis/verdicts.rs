@@ -22,12 +22,18 @@
 //!   allowance would say (an upper bound with an exponent near 0 would let a slowly rising curve
 //!   pass within its allowance).
 
-use super::claims::{TruthSpread, RULES};
 use crate::rows::{find_rate, NRange, RateKey, RateRow};
 use smoe_estimator::Estimator;
 use smoe_experiment::config::{FitConfig, TheoryEntry};
 use smoe_experiment::plan::Experiment;
-use smoe_metrics::{ClaimKind, RateMethod, SlopeEvidence, Verdict};
+use smoe_metrics::{ClaimKind, RateMethod, SlopeEvidence, Verdict, VerdictRules};
+
+/// The rules of every verdict table (allowances of `smoe_metrics::VerdictRules`).
+pub const RULES: VerdictRules = VerdictRules { allowance: 0.1, sharp: 0.1, max_width: 1.0 };
+
+/// The spread of a slope across truth draws: (experiment, setting, gate, estimator, quantity) of
+/// the single-truth experiment -> (sd of the upper-half slopes across draws, number of draws).
+pub type TruthSpread = std::collections::BTreeMap<(String, String, String, String, String), (f64, usize)>;
 
 /// Whether an estimator is the one the paper's convergence theorems are about: the least-squares
 /// estimator over the compact parameter space Theta (Levenberg-Marquardt inside the box).
