@@ -343,6 +343,61 @@ pub fn replication_markdown(
             );
         }
     }
+    s.push_str(&yardstick_markdown(curves, main, search));
+    s
+}
+
+/// The parametric yardstick of the regression error at n: sqrt(noise variance * p / n), p the
+/// fitted parameters (k atoms of 2d + 2 each, both gates).
+pub fn yardstick(exp: &Experiment, n: u64) -> f64 {
+    let p = exp.config.k * (2 * exp.config.d + 2);
+    (exp.config.noise_var * p as f64 / n as f64).sqrt()
+}
+
+/// The mean L2 error to the truth of one (setting, fit, estimator) at n, from summary.csv.
+fn l2_at(sum: &[SummaryRow], p: &PaperCurve, estimator: &str, n: u64) -> f64 {
+    sum.iter()
+        .find(|r| {
+            r.setting == p.setting && r.gate_fit == p.gate_fit && r.estimator == estimator && r.quantity == Quantity::L2ToTruth && r.n == n
+        })
+        .map_or(f64::NAN, |r| r.mean)
+}
+
+/// The section of figures/replication.md that sets the regression error of our fits and of the
+/// protocol candidate closest to each curve beside the parametric yardstick sqrt(sigma^2 p / n).
+pub fn yardstick_markdown(
+    curves: &[PaperCurve],
+    main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])],
+    search: &[(&Experiment, &[SummaryRow], &[RateRow])],
+) -> String {
+    let mut s = String::from("\n**A yardstick that needs no regularity of the loss.** The Cramér-Rao floor above bounds an unbiased estimator of a regular model's parameters; this model is singular (directions the data cannot see, floor.csv), so the floor is a reference, not a bound, and the least-squares fit itself lies below it in places (E3's softmax fits). The regression function has no such ambiguity: for least squares in a model with p parameters the mean squared L2 error is about sigma^2 p / n (p_eff / n where directions are not identified), so sqrt(sigma^2 p / n) is the order of the L2 error an estimator that uses only the data reaches; a curve far below it at n = 1e3 did not come from the data alone. p counts the fitted parameters (k atoms of 2d + 2); a softmax gate has d + 1 fewer identified, which moves the yardstick by under 10%. L2 errors are `l2_to_truth` (data/<experiment>/summary.csv), means over the fits.\n\n| paper curve | p | sqrt(sigma^2 p / n) at 1e3 / 1e5 | `lse`: L2 error at 1e3 / 1e5 | closest protocol candidate: L2 error at 1e3 / 1e5 |\n|---|---|---|---|---|\n");
+    for p in curves {
+        let Some((exp, sum, ..)) = main.iter().find(|(e, ..)| e.id() == p.experiment) else { continue };
+        let (lo, hi) = (exp.n_values[0], *exp.n_values.last().expect("n grid"));
+        let lse = exp.estimators.iter().find(|(_, e)| super::is_theorems_estimator(e)).map(|(n, _)| n.as_str());
+        let ours = lse.map_or("–".to_string(), |est| format!("{} / {}", sci(l2_at(sum, p, est, lo)), sci(l2_at(sum, p, est, hi))));
+        let cand = best_candidate(p, search)
+            .and_then(|b| {
+                let (e, ssum, _) = search.iter().find(|(e, ..)| e.id() == b.experiment)?;
+                let (slo, shi) = (e.n_values[0], *e.n_values.last().expect("n grid"));
+                Some(format!(
+                    "{} `{}`: {} / {}",
+                    b.experiment,
+                    b.estimator,
+                    sci(l2_at(ssum, p, &b.estimator, slo)),
+                    sci(l2_at(ssum, p, &b.estimator, shi))
+                ))
+            })
+            .unwrap_or_else(|| "–".into());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} / {} | {ours} | {cand} |",
+            p.id,
+            exp.config.k * (2 * exp.config.d + 2),
+            sci(yardstick(exp, lo)),
+            sci(yardstick(exp, hi))
+        );
+    }
     s
 }
 
@@ -481,6 +536,15 @@ mod tests {
             at_max: at.1,
             all_fits: false,
         }
+    }
+
+    #[test]
+    fn the_yardstick_is_the_parametric_risk_of_the_fitted_model() {
+        let e1 = Experiment::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow/e1_regime1.yaml")).unwrap();
+        // k = 9 atoms of 2 * 32 + 2 parameters, noise variance 0.01
+        assert_eq!(e1.config.k * (2 * e1.config.d + 2), 594);
+        assert!((yardstick(&e1, 1000) - (0.01f64 * 594.0 / 1000.0).sqrt()).abs() < 1e-15);
+        assert!((yardstick(&e1, 1000) / yardstick(&e1, 100_000) - 10.0).abs() < 1e-12);
     }
 
     #[test]
