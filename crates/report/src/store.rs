@@ -18,7 +18,7 @@ use smoe_estimator::Termination;
 use smoe_experiment::fsio::{atomic_write, atomic_write_bytes};
 use smoe_experiment::rows::{FitRow, Label, ParamKind, ParamName, ParamRow, Quantity, Target};
 use smoe_metrics::{LossKind, RateMethod};
-use smoe_model::{Expert, Gate};
+use smoe_model::{Expert, Gate, Mixture, Spec};
 
 use crate::error::ReportError;
 use crate::rows::{NRange, RateRow};
@@ -192,6 +192,26 @@ table!(
     read_params,
     [experiment, setting, kind, gate, expert, estimator, n, rep, atom, param, index, value,]
 );
+
+/// The mixture that long-form parameter rows describe (one mixture's rows of params.parquet: a
+/// truth, a G_bar or one fit), of the given gate and expert; k and d are read from the rows.
+pub fn mixture_from_rows(rows: &[&ParamRow], gate: Gate, expert: Expert) -> Mixture {
+    let k = rows.iter().map(|r| r.atom).max().map_or(0, |a| a as usize + 1);
+    let d = rows.iter().filter(|r| r.param == ParamName::A).map(|r| r.index).max().map_or(0, |i| i as usize + 1);
+    let spec = Spec::new(gate, expert, k, d).unwrap_or_else(|e| panic!("parameter rows: {e}"));
+    let mut m = Mixture::zeros(spec);
+    for r in rows {
+        let i = r.atom as usize;
+        let off = match r.param {
+            ParamName::Beta0 => spec.beta0_offset(i),
+            ParamName::B => spec.b_offset(i),
+            ParamName::Beta1 => spec.beta1_offset(i) + r.index as usize,
+            ParamName::A => spec.a_offset(i) + r.index as usize,
+        };
+        m.theta[off] = r.value;
+    }
+    m
+}
 
 table!(
     RateRow,

@@ -8,10 +8,9 @@ use common::{fixture, root_with_cached_gbars, run_all, with_threads};
 use sha2::{Digest, Sha256};
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::{Experiment, Shard};
-use smoe_experiment::rows::{FitRow, ParamKind, ParamName, ParamRow, Target};
+use smoe_experiment::rows::{FitRow, ParamKind, ParamRow, Target};
 use smoe_experiment::run::{run, Silent};
 use smoe_metrics::{voronoi_loss, RateMethod};
-use smoe_model::{Gate, Mixture, Spec};
 use smoe_report::commands::merge;
 use smoe_report::rows::NRange;
 use smoe_report::store;
@@ -81,24 +80,6 @@ fn results_are_identical_across_threads_shards_and_interruptions() {
     assert_eq!(canonical_hash(&resumed, exp), reference, "interrupted and resumed");
 }
 
-fn mixture_from_rows(rows: &[&ParamRow], gate: Gate, expert: smoe_model::Expert) -> Mixture {
-    let k = rows.iter().map(|r| r.atom).max().unwrap() as usize + 1;
-    let d = rows.iter().filter(|r| r.param == ParamName::A).map(|r| r.index).max().unwrap() as usize + 1;
-    let spec = Spec::new(gate, expert, k, d).unwrap();
-    let mut m = Mixture::zeros(spec);
-    for r in rows {
-        let i = r.atom as usize;
-        let off = match r.param {
-            ParamName::Beta0 => spec.beta0_offset(i),
-            ParamName::B => spec.b_offset(i),
-            ParamName::Beta1 => spec.beta1_offset(i) + r.index as usize,
-            ParamName::A => spec.a_offset(i) + r.index as usize,
-        };
-        m.theta[off] = r.value;
-    }
-    m
-}
-
 /// Anyone can recompute every loss from the Parquet files alone.
 #[test]
 fn losses_recompute_from_the_parquet_parameters() {
@@ -124,8 +105,8 @@ fn losses_recompute_from_the_parquet_parameters() {
             if row.target == Target::Gbar { (ParamKind::Gbar, row.gate_fit) } else { (ParamKind::Truth, row.gate_true) };
         let target_rows: Vec<&ParamRow> =
             params.iter().filter(|r| r.kind == target_kind && r.setting == row.setting && r.gate == target_gate).collect();
-        let fitted = mixture_from_rows(&fit_rows, row.gate_fit, row.expert);
-        let target = mixture_from_rows(&target_rows, target_gate, row.expert);
+        let fitted = store::mixture_from_rows(&fit_rows, row.gate_fit, row.expert);
+        let target = store::mixture_from_rows(&target_rows, target_gate, row.expert);
         let recomputed = voronoi_loss(row.loss_name, &fitted, &target).total;
         assert!((recomputed - row.loss).abs() <= 1e-9, "{row:?}: recomputed {recomputed}");
         checked += 1;

@@ -5,6 +5,7 @@
 mod budget;
 mod claims;
 mod comparison;
+mod contribution;
 mod convergence;
 mod lower_bound;
 mod own_truth;
@@ -20,6 +21,7 @@ mod verdicts;
 pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
 pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
+pub use contribution::{contribution_error, contributions};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
 pub use own_truth::{compare_unpaired, own_truth_comparisons, own_truth_markdown, Draws, OwnTruthComparison, OWN_TRUTH_RULE};
