@@ -138,6 +138,18 @@ const ATOM_QUANTITIES: [(Quantity, &str); 4] = [
     (Quantity::ExpertErrSingle, "experts, singly fitted atoms"),
 ];
 
+/// The Cramér-Rao floor of one (setting, fitted gate, quantity) as a dashed reference line (None
+/// with fewer than two positive values).
+pub(crate) fn floor_series(floors: &[FloorRow], setting: &str, gate: Gate, quantity: &str, label: String) -> Option<Series> {
+    let mut floor: Vec<Point> = floors
+        .iter()
+        .filter(|f| f.setting == setting && f.gate_fit == gate && f.quantity.to_string() == quantity && f.floor_mean > 0.0)
+        .map(|f| Point { n: f.n as f64, mean: f.floor_mean, sd: 0.0 })
+        .collect();
+    floor.sort_by(|a, b| a.n.total_cmp(&b.n));
+    (floor.len() >= 2).then_some(Series { label, palette: Palette::Other(5), points: floor, fit: None, dashed: true, reference: true })
+}
+
 fn palette(gate: Gate) -> Palette {
     match gate {
         Gate::Softmax => Palette::Softmax,
@@ -212,23 +224,7 @@ impl Curves<'_> {
                 out.push(Series { label, palette: Palette::Other(7), points, fit: None, dashed: true, reference: true });
             }
         }
-        let mut floor: Vec<Point> = self
-            .floors
-            .iter()
-            .filter(|f| f.setting == setting && f.gate_fit == gate && f.quantity == q && f.floor_mean > 0.0)
-            .map(|f| Point { n: f.n as f64, mean: f.floor_mean, sd: 0.0 })
-            .collect();
-        floor.sort_by(|a, b| a.n.total_cmp(&b.n));
-        if floor.len() >= 2 {
-            out.push(Series {
-                label: format!("Cramér-Rao floor ({gate})"),
-                palette: Palette::Other(5),
-                points: floor,
-                fit: None,
-                dashed: true,
-                reference: true,
-            });
-        }
+        out.extend(floor_series(self.floors, setting, gate, &q.to_string(), format!("Cramér-Rao floor ({gate})")));
         out
     }
 

@@ -4,7 +4,7 @@
 //! reading and its status come from analysis::replication ([`ours`], [`best_candidate`],
 //! [`Ours::status`]), the functions of figures/replication.md, on the same loaded results.
 
-use super::catalog::{overlay_spec, FigureSpec};
+use super::catalog::{floor_series, overlay_spec, FigureSpec};
 use super::{load, role, Role};
 use crate::analysis::{best_candidate, curve_summaries, ours, Ours, Results};
 use crate::error::Result;
@@ -189,22 +189,7 @@ pub fn overlay_panels(curves: &[PaperCurve], main: &[Main<'_>], search: &[Search
         }
         if let Some(o) = &lse {
             let q = o.quantity.strip_prefix("vs_start:").unwrap_or(&o.quantity);
-            let mut floor: Vec<Point> = floors
-                .iter()
-                .filter(|f| f.setting == p.setting && f.gate_fit == p.gate_fit && f.quantity.to_string() == q && f.floor_mean > 0.0)
-                .map(|f| Point { n: f.n as f64, mean: f.floor_mean, sd: 0.0 })
-                .collect();
-            floor.sort_by(|a, b| a.n.total_cmp(&b.n));
-            if floor.len() >= 2 {
-                series.push(Series {
-                    label: format!("Cramér-Rao floor, {q}"),
-                    palette: Palette::Other(5),
-                    points: floor,
-                    fit: None,
-                    dashed: true,
-                    reference: true,
-                });
-            }
+            series.extend(floor_series(floors, &p.setting, p.gate_fit, q, format!("Cramér-Rao floor, {q}")));
         }
         let closest = shown
             .iter()
