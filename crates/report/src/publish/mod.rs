@@ -482,7 +482,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
             r.push_str("\n\n");
             r.push_str(&settling);
         }
-        r.push_str("\n## Sensitivity to initialisation and optimiser\n");
+        r.push_str("\n## Sensitivity to initialisation and optimiser\n\nWhat the columns test (docs/PROTOCOL.md 8): with no start noise the two copies of the split atom start identical, and since the objective is symmetric in them every gradient and Levenberg-Marquardt step keeps them identical up to rounding, so *init noise none* tests a start whose copies stay fused, not the absence of an initialisation effect; the shrinking noise tests a start that approaches the truth as n grows.\n");
         r.push_str(&sensitivity);
     }
     for (exp, l) in main.iter().chain(&lower) {
