@@ -27,7 +27,7 @@ use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::{ParamKind, ParamRow};
 use smoe_metrics::{compare_gates, judge_comparison, Cell};
 use smoe_model::{seed, Gate};
-use smoe_report::analysis::{contribution_error, contributions};
+use smoe_report::analysis::{contribution_error, contributions, Apart};
 use smoe_report::store;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,15 +80,7 @@ fn main() {
             let mut rng =
                 seed::stream(exp.config.seed, &[("experiment", exp.id()), ("setting", &st.name), ("purpose", "contribution probe")]);
             let Some(cmp) = compare_gates(&sig, &soft, 3, exp.config.rates.n_boot, &mut rng) else { continue };
-            let verdict = if cmp.ratios.is_empty() {
-                match lower {
-                    l if l == pairs && pairs > 0 => "sigmoid better (pair by pair)",
-                    0 => "softmax better (pair by pair)",
-                    _ => "not comparable",
-                }
-            } else {
-                judge_comparison(&cmp).label()
-            };
+            let verdict = if cmp.ratios.is_empty() { Apart::of(&sig, &soft).verdict() } else { judge_comparison(&cmp) }.label();
             let median = |c: &Cell| {
                 let mut v = c.losses.clone();
                 v.sort_by(f64::total_cmp);

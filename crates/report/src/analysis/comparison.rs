@@ -43,7 +43,8 @@ pub struct Apart {
 }
 
 impl Apart {
-    fn of(sig: &[Cell], soft: &[Cell]) -> Apart {
+    /// How two paired curves lie apart: the pairs where sigmoid is lower, and the mean ratios.
+    pub fn of(sig: &[Cell], soft: &[Cell]) -> Apart {
         let mut lower = 0;
         let mut pairs = 0;
         let mut ratios = Vec::new();

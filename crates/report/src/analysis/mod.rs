@@ -20,7 +20,7 @@ mod verdicts;
 
 pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
-pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, GateComparison, COMPARED, COMPARISON_RULE};
+pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, Apart, GateComparison, COMPARED, COMPARISON_RULE};
 pub use contribution::{contribution_error, contributions};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
