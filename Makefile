@@ -49,10 +49,12 @@ test:
 	bash workflow/cluster_test.sh --when-possible
 
 # speed: GFLOP/s of single fits against the machine's peak, scaling in n and k, and the
-# paper-faithful SGD sweep of E1-E3 with 1 and 2 threads; then criterion's statistics
+# paper-faithful SGD sweep of E1-E3 with 1 and 2 threads; then criterion's statistics; then the
+# scipy peer (the same least-squares units with scipy's trf, side by side, target/scipy_peer/peer.md)
 bench: build
 	$(SMOE) bench $(E1) $(E2) $(E3)
 	$(CARGO) bench --locked -p smoe-estimator --bench fit
+	bash workflow/scipy_peer.sh
 
 # one experiment: run what is missing, merge, fit rates
 e1 e2 e3 e4 e5 e6 s1 s2: build

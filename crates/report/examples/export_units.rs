@@ -1,7 +1,10 @@
 //! Write the inputs of least-squares units (data, start, box) as raw little-endian f64 files, so
 //! that another implementation (the scipy peer of `make bench`) fits exactly the same problems.
 //! `cargo run --release -p smoe-report --example export_units -- CONFIG SETTING GATE N REPS OUT_DIR`
-//! writes OUT_DIR/<setting>_<gate>_n<N>_r<rep>/{meta.json, x.f64, y.f64, start.f64, lower.f64, upper.f64}.
+//! writes OUT_DIR/<setting>_<gate>_n<N>_r<rep>/{meta.json, x.f64, y.f64, start.f64, lower.f64, upper.f64},
+//! then fits each unit with the config's `lse` on the calling thread and writes what the fit did
+//! to rust.json (iterations, evaluations, objective, whether it meets the criterion, wall time),
+//! the project's side of the peer comparison (`workflow/scipy_peer.sh`).
 #[allow(dead_code)] // this probe needs only `lse_units` of the shared module
 mod common;
 
@@ -51,6 +54,17 @@ fn main() {
             "k": inp.spec.k, "d": inp.spec.d, "n": u.n, "rep": u.rep, "estimator": est,
         });
         std::fs::write(dir.join("meta.json"), serde_json::to_string_pretty(&meta).expect("json")).expect("write");
+        let mut stream = inp.stream;
+        let t = std::time::Instant::now();
+        let fit = exp.estimators[u.estimator].1.fit(&inp.start, &inp.data, &inp.bounds, &mut stream);
+        let wall = t.elapsed().as_secs_f64();
+        let r = &fit.report;
+        let rust = serde_json::json!({
+            "iterations": r.iterations, "evaluations": r.evaluations, "objective": r.objective,
+            "meets_criterion": r.termination.meets_criterion(), "termination": format!("{:?}", r.termination),
+            "proj_grad_norm": r.proj_grad_norm, "noise_grad": r.noise_grad, "wall_s": wall,
+        });
+        std::fs::write(dir.join("rust.json"), serde_json::to_string_pretty(&rust).expect("json")).expect("write");
         println!("{}", dir.display());
     }
 }
