@@ -16,6 +16,7 @@
 //! rebuilds the Gauss-Newton matrix only every K iterations (and at once when a step with a stale
 //! matrix is refused, and before the convergence test is accepted), `PATTERN=K` extrapolates the
 //! displacement of every K accepted steps (1, 2, 4, ... times while the objective falls).
+//! `GATE=softmax` picks the softmax fits of a setting, `NO_GEO=1` skips the geodesic column.
 //! `TRACE=1` prints the objective, damping and projected gradient every 10 iterations to stderr;
 //! the time spent in the Gauss-Newton product, the Cholesky solves and the objective goes to
 //! stderr after each replica (with the previous unit's geodesic run included from the second unit
@@ -302,7 +303,12 @@ fn main() {
     };
     let (n, rep0, rep1): (u64, u32, u32) = (n.parse().expect("N"), rep0.parse().expect("FIRST_REP"), rep1.parse().expect("LAST_REP"));
     let exp = Experiment::load(std::path::Path::new(config)).unwrap_or_else(|e| panic!("{e}"));
-    let gate = exp.settings.iter().find(|s| s.name == *setting).map(|s| s.fits[0].gate).unwrap_or(Gate::Sigmoid);
+    let gate = match std::env::var("GATE").as_deref() {
+        Ok("softmax") => Gate::Softmax,
+        Ok("sigmoid") => Gate::Sigmoid,
+        Ok(other) => panic!("GATE={other}: allowed sigmoid, softmax"),
+        Err(_) => exp.settings.iter().find(|s| s.name == *setting).map(|s| s.fits[0].gate).unwrap_or(Gate::Sigmoid),
+    };
     let units = common::lse_units(&exp, setting, gate, n, rep0..=rep1);
     println!("== {config} {setting} n={n} reps {rep0}-{rep1} alpha {alpha}");
     println!("rep | LM: iters, objective, converged, s | replica: iters, objective | geodesic: iters, evals, objective, converged, s, refused by alpha | max |theta diff|");
@@ -322,7 +328,18 @@ fn main() {
         let times = TIMES.with(|c| std::mem::take(&mut *c.borrow_mut()));
         eprintln!("replica time: GN {:.2} s, Cholesky {:.2} s, loss_grad {:.2} s", times[0], times[1], times[2]);
         let t = Instant::now();
-        let geo = lm(params, &start, &data, &bounds, Some(alpha));
+        let geo = if std::env::var_os("NO_GEO").is_some() {
+            Out {
+                iterations: 0,
+                evaluations: 0,
+                objective: f64::NAN,
+                converged: false,
+                refused_by_alpha: 0,
+                theta: run.mixture.theta.clone(),
+            }
+        } else {
+            lm(params, &start, &data, &bounds, Some(alpha))
+        };
         let t_geo = t.elapsed().as_secs_f64();
         let diff = run.mixture.theta.iter().zip(&geo.theta).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         println!(

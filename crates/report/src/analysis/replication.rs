@@ -5,6 +5,7 @@
 use super::claims::f2;
 use crate::paper::PaperCurve;
 use crate::rows::{find_rate, NRange, RateKey, RateRow, SummaryRow};
+use smoe_estimator::InitNoise;
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::{FloorRow, Quantity};
 use smoe_metrics::RateMethod;
@@ -344,7 +345,67 @@ pub fn replication_markdown(
         }
     }
     s.push_str(&yardstick_markdown(curves, main, search));
+    s.push_str(&oracle_markdown(curves, main));
     s
+}
+
+/// The experiments of `exp`'s family (same truth and data) whose estimator of record starts at
+/// the split truth itself, with no noise: the oracle start of a parameter loss.
+pub fn oracle_members<'a>(
+    exp: &Experiment,
+    main: &'a [(&'a Experiment, &'a [SummaryRow], &'a [RateRow], &'a [FloorRow])],
+) -> Vec<&'a (&'a Experiment, &'a [SummaryRow], &'a [RateRow], &'a [FloorRow])> {
+    let Some(family) = exp.config.family.as_deref() else { return Vec::new() };
+    main.iter()
+        .filter(|(e, ..)| {
+            e.id() != exp.id()
+                && e.config.family.as_deref() == Some(family)
+                && e.estimators
+                    .iter()
+                    .zip(&e.inits)
+                    .any(|((_, est), init)| super::is_theorems_estimator(est) && init.params().noise == InitNoise::None)
+        })
+        .collect()
+}
+
+/// The section of figures/replication.md that sets each parameter loss of the estimator of record
+/// beside the same estimator started at the split truth itself (an oracle start no estimator has):
+/// how small the loss gets at n when the optimiser is handed the answer, on the same data.
+pub fn oracle_markdown(curves: &[PaperCurve], main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])]) -> String {
+    let mut rows = String::new();
+    for (p, c) in curves.iter().zip(curve_summaries(curves, main)) {
+        let Some(reading) = &c.reading else { continue };
+        let Some((exp, ..)) = main.iter().find(|(e, ..)| e.id() == p.experiment) else { continue };
+        for (oracle, sum, rates, _) in oracle_members(exp, main) {
+            let record: Option<&str> = oracle.estimators.iter().find(|(_, e)| super::is_theorems_estimator(e)).map(|(n, _)| n.as_str());
+            let Some(o) = ours(oracle, sum, rates, p, |q| q == reading.quantity)
+                .into_iter()
+                .find(|o| !o.all_fits && Some(o.estimator.as_str()) == record)
+            else {
+                continue;
+            };
+            let _ = writeln!(
+                rows,
+                "| {} | {} | {} / {} | {} | {} | {} / {} | {} | {} |",
+                p.id,
+                reading.quantity,
+                sci(reading.at_min),
+                sci(reading.at_max),
+                f2(reading.slope),
+                oracle.id(),
+                sci(o.at_min),
+                sci(o.at_max),
+                f2(o.slope),
+                f2(reading.at_max / o.at_max)
+            );
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n**An oracle start for the parameter losses.** No regular-model bound holds for a Voronoi loss of a singular model (see above), so the parameter losses get an empirical yardstick instead: the same least-squares fit on the same data, started at the split truth itself with no noise (the sensitivity experiment of the same family). It is not an estimator anyone can run, and for an over-specified fit it is one particular start: the copies of the split atom begin identical and stay fused (docs/PROTOCOL.md 8). What it shows is how much of a loss is the landscape's (where the optimiser goes from a start near the truth) rather than the sample's. Means over the fits that are not degenerate, as in the summary.\n\n| paper curve | loss (the summary's reading) | `lse`: mean at the smallest / largest n (1e3 / 1e5 in E1) | slope | oracle start | mean at the smallest / largest n | slope | `lse` / oracle at the largest n |\n|---|---|---|---|---|---|---|---|\n{rows}"
+    )
 }
 
 /// The parametric yardstick of the regression error at n: sqrt(noise variance * p / n), p the
@@ -536,6 +597,23 @@ mod tests {
             at_max: at.1,
             all_fits: false,
         }
+    }
+
+    #[test]
+    fn the_oracle_start_is_the_family_member_without_start_noise() {
+        let load = |f: &str| Experiment::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflow").join(f)).unwrap();
+        let (e1, s1, s2, e2) =
+            (load("e1_regime1.yaml"), load("s1_init_none.yaml"), load("s2_init_shrinking.yaml"), load("e2_regime2.yaml"));
+        let main: Vec<(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])> =
+            [&e1, &s1, &s2, &e2].into_iter().map(|e| (e, &[][..], &[][..], &[][..])).collect();
+        // E1's family holds S1 (no start noise) and S2 (shrinking noise): only S1 is the oracle
+        let ids: Vec<&str> = oracle_members(&e1, &main).iter().map(|(e, ..)| e.id()).collect();
+        assert_eq!(ids, vec![s1.id()]);
+        // an experiment is not its own oracle, and E2 has no member without start noise
+        assert!(oracle_members(&s1, &main).is_empty());
+        assert!(oracle_members(&e2, &main).is_empty());
+        // without rows there is nothing to print
+        assert_eq!(oracle_markdown(&[], &main), "");
     }
 
     #[test]
