@@ -16,7 +16,8 @@
 //! rebuilds the Gauss-Newton matrix only every K iterations (and at once when a step with a stale
 //! matrix is refused, and before the convergence test is accepted), `PATTERN=K` extrapolates the
 //! displacement of every K accepted steps (1, 2, 4, ... times while the objective falls).
-//! `GATE=softmax` picks the softmax fits of a setting, `NO_GEO=1` skips the geodesic column.
+//! `ADAPT=R` (with `REUSE`) also rebuilds the matrix after any accepted step whose gain ratio is
+//! below R. `GATE=softmax` picks the softmax fits of a setting, `NO_GEO=1` skips the geodesic column.
 //! `TRACE=1` prints the objective, damping and projected gradient every 10 iterations to stderr;
 //! the time spent in the Gauss-Newton product, the Cholesky solves and the objective goes to
 //! stderr after each replica (with the previous unit's geodesic run included from the second unit
@@ -101,6 +102,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
     let reuse: usize = std::env::var("REUSE").ok().map_or(1, |v| v.parse().expect("REUSE"));
     let mut h_age = usize::MAX;
     let mut force_fresh = false;
+    let adapt: f64 = std::env::var("ADAPT").ok().map_or(f64::NEG_INFINITY, |v| v.parse().expect("ADAPT"));
     let mut gacc = vec![0.0; np];
     loop {
         let pg = norm(&bounds.projected_gradient(&theta, &grad));
@@ -214,6 +216,10 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
             evaluations += 1;
             if ft.is_finite() && ft < f {
                 let rho = (f - ft) / predicted.max(f64::MIN_POSITIVE);
+                if rho < adapt {
+                    // the (possibly stale) model predicted poorly: a fresh matrix next iteration
+                    force_fresh = true;
+                }
                 lambda = if rho > 0.75 {
                     (lambda / 3.0).max(LAMBDA_MIN)
                 } else if rho < 0.25 {
