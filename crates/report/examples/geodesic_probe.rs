@@ -20,8 +20,9 @@
 //! below R. `GATE=softmax` picks the softmax fits of a setting, `NO_GEO=1` skips the geodesic column.
 //! `TRACE=1` prints the objective, damping and projected gradient every 10 iterations to stderr;
 //! the time spent in the Gauss-Newton product, the Cholesky solves and the objective goes to
-//! stderr after each replica (with the previous unit's geodesic run included from the second unit
-//! on).
+//! stderr after each replica. (In data/geodesic_probe.log, written before these were kept per
+//! fit, the GN-builds count is cumulative over a run and from the second unit of a run on these
+//! times include the previous unit's geodesic fit; the first unit of each run is clean.)
 //!
 //!   cargo run --release -p smoe-report --example geodesic_probe -- workflow/e1_regime1.yaml linear 10000 0 3
 //!
@@ -50,6 +51,26 @@ struct Out {
     converged: bool,
     refused_by_alpha: u64,
     theta: Vec<f64>,
+    cost: Cost,
+}
+
+/// What one fit spent: Gauss-Newton products (count and seconds), Cholesky solves and
+/// full-sample evaluations (seconds), and accepted pattern moves.
+#[derive(Default)]
+struct Cost {
+    gn_builds: u64,
+    gn_s: f64,
+    cholesky_s: f64,
+    loss_s: f64,
+    pattern_moves: u64,
+}
+
+/// Rebuild the Gauss-Newton matrix at theta, counted and timed.
+fn rebuild(spec: &smoe_model::Spec, theta: &[f64], xh: &[f64], h: &mut [f64], ws: &mut Workspace, cost: &mut Cost) {
+    let t = Instant::now();
+    kernel::gauss_newton(spec, theta, xh, h, ws);
+    cost.gn_s += t.elapsed().as_secs_f64();
+    cost.gn_builds += 1;
 }
 
 const LAMBDA0: f64 = 1e-3;
@@ -57,12 +78,6 @@ const LAMBDA_MIN: f64 = 1e-12;
 const LAMBDA_MAX: f64 = 1e12;
 const SETTLE_WINDOW: usize = 5;
 const FD_H: f64 = 0.1;
-thread_local!(static TIMES: std::cell::RefCell<[f64; 4]> = const { std::cell::RefCell::new([0.0; 4]) });
-fn tick(slot: usize, t: Instant) {
-    TIMES.with(|c| c.borrow_mut()[slot] += t.elapsed().as_secs_f64());
-}
-thread_local!(static GN_BUILDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
-thread_local!(static PATTERN_HITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
 
 /// The project's loop (crates/estimator/src/lm.rs), with the geodesic acceleration when `alpha`
 /// is given.
@@ -76,6 +91,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
     let mut grad = vec![0.0; np];
     let mut f = kernel::loss_grad(&spec, &theta, &sample.x, &sample.y, Some(&mut grad), &mut ws);
     let mut evaluations = 1u64;
+    let mut cost = Cost::default();
     let m = if p.hessian_n == 0 { sample.n() } else { p.hessian_n.min(sample.n()) };
     let xh = &sample.x[..m * d];
     let mut h = vec![0.0; np * np];
@@ -116,8 +132,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
         if rel_change <= p.tol_rel_cost && pg <= p.tol_grad * trace_scale * f.sqrt() {
             if h_age > 1 && h_age != usize::MAX {
                 // the noise scale of a stale H: rebuild at theta and test again
-                kernel::gauss_newton(&spec, &theta, xh, &mut h, &mut ws);
-                GN_BUILDS.with(|c| c.set(c.get() + 1));
+                rebuild(&spec, &theta, xh, &mut h, &mut ws, &mut cost);
                 h_age = 1;
                 trace_scale = (2.0 * (0..np).map(|i| h[i * np + i]).sum::<f64>() / n).sqrt();
                 if pg <= p.tol_grad * trace_scale * f.sqrt() {
@@ -134,10 +149,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
         }
         iterations += 1;
         if h_age >= reuse || force_fresh {
-            let t0 = Instant::now();
-            kernel::gauss_newton(&spec, &theta, xh, &mut h, &mut ws);
-            tick(0, t0);
-            GN_BUILDS.with(|c| c.set(c.get() + 1));
+            rebuild(&spec, &theta, xh, &mut h, &mut ws, &mut cost);
             h_age = 0;
             force_fresh = false;
         }
@@ -166,7 +178,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
             delta.extend(free.iter().map(|&i| -grad[i]));
             let t0 = Instant::now();
             let ok = cholesky_solve(&mut a, &mut delta);
-            tick(1, t0);
+            cost.cholesky_s += t0.elapsed().as_secs_f64();
             if !ok {
                 lambda *= 10.0;
                 continue;
@@ -212,7 +224,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
             let predicted = -(g_dot + 0.5 * quadratic_form(&h, &step));
             let t0 = Instant::now();
             let ft = kernel::loss_grad(&spec, &trial, &sample.x, &sample.y, Some(&mut trial_grad), &mut ws);
-            tick(2, t0);
+            cost.loss_s += t0.elapsed().as_secs_f64();
             evaluations += 1;
             if ft.is_finite() && ft < f {
                 let rho = (f - ft) / predicted.max(f64::MIN_POSITIVE);
@@ -238,8 +250,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
                 break true;
             }
             if h_age > 1 {
-                kernel::gauss_newton(&spec, &theta, xh, &mut h, &mut ws);
-                GN_BUILDS.with(|c| c.set(c.get() + 1));
+                rebuild(&spec, &theta, xh, &mut h, &mut ws, &mut cost);
                 h_age = 1;
                 continue;
             }
@@ -273,7 +284,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
                         }
                     }
                     if let Some((fc, cand, cg)) = best {
-                        PATTERN_HITS.with(|c| c.set(c.get() + 1));
+                        cost.pattern_moves += 1;
                         recent.push_back(fc);
                         if recent.len() > SETTLE_WINDOW {
                             let oldest = recent.pop_front().expect("non-empty");
@@ -294,7 +305,7 @@ fn lm(p: &LmParams, start: &Mixture, sample: &Sample, bounds: &Bounds, alpha: Op
             break;
         }
     }
-    Out { iterations, evaluations, objective: f, converged, refused_by_alpha, theta }
+    Out { iterations, evaluations, objective: f, converged, refused_by_alpha, theta, cost }
 }
 
 fn main() {
@@ -326,13 +337,10 @@ fn main() {
         let run = est.fit(&start, &data, &bounds, &mut stream);
         let t_run = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        PATTERN_HITS.with(|c| c.set(0));
         let replica = lm(params, &start, &data, &bounds, None);
         let t_rep = t.elapsed().as_secs_f64();
-        let hits = PATTERN_HITS.with(|c| c.get());
-        let builds = GN_BUILDS.with(|c| c.get());
-        let times = TIMES.with(|c| std::mem::take(&mut *c.borrow_mut()));
-        eprintln!("replica time: GN {:.2} s, Cholesky {:.2} s, loss_grad {:.2} s", times[0], times[1], times[2]);
+        let c = &replica.cost;
+        eprintln!("replica time: GN {:.2} s, Cholesky {:.2} s, loss_grad {:.2} s", c.gn_s, c.cholesky_s, c.loss_s);
         let t = Instant::now();
         let geo = if std::env::var_os("NO_GEO").is_some() {
             Out {
@@ -342,6 +350,7 @@ fn main() {
                 converged: false,
                 refused_by_alpha: 0,
                 theta: run.mixture.theta.clone(),
+                cost: Cost::default(),
             }
         } else {
             lm(params, &start, &data, &bounds, Some(alpha))
@@ -360,8 +369,8 @@ fn main() {
             replica.objective,
             replica.converged,
             t_rep,
-            hits,
-            builds,
+            replica.cost.pattern_moves,
+            replica.cost.gn_builds,
             geo.iterations,
             geo.evaluations,
             geo.objective,
