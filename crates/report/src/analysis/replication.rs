@@ -258,9 +258,9 @@ fn anchor(p: &PaperCurve) -> String {
 
 /// The summary at the top of figures/replication.md: one row per paper curve, the estimator of
 /// record against the paper, with a link to the curve's rows in the long table.
-pub fn summary_markdown(curves: &[PaperCurve], main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])]) -> String {
+pub fn summary_markdown(curves: &[PaperCurve], summaries: &[CurveSummary]) -> String {
     let mut s = String::from("| paper curve | paper: exponent, mean at 1e3 / 1e5 | ours (least squares, `lse`) | slope (full range) | status | why |\n|---|---|---|---|---|---|\n");
-    for (p, c) in curves.iter().zip(curve_summaries(curves, main)) {
+    for (p, c) in curves.iter().zip(summaries) {
         let (ours, why) = match &c.reading {
             Some(o) => (
                 format!(
@@ -299,7 +299,8 @@ pub fn replication_markdown(
 ) -> String {
     let mut s = status_rule();
     s.push_str("\n\n**Summary.** The estimator the theorems are about (least squares over Theta, `lse`), one row per curve of the paper; where several of our losses read the paper's (D2 with each r, the two softmax losses), the closest to the paper's curve is shown and the count says how many were tried.\n\n");
-    s.push_str(&summary_markdown(curves, main));
+    let summaries = curve_summaries(curves, main);
+    s.push_str(&summary_markdown(curves, &summaries));
     s.push_str("\n**Every reading.** Each estimator and each reading of the paper's loss, and the protocol candidate closest to the paper's curve: it is the best of every reading of every candidate of the protocol search (the count in its row), so its distance is a minimum over many tries, not the distance of one protocol fixed in advance.\n\n| paper curve (source) | paper: exponent, mean at 1e3 / 1e5 | ours | slope full / upper half | mean at 1e3 / 1e5 | Cramér-Rao floor at 1e3 / 1e5 | distance (decades) | status |\n|---|---|---|---|---|---|---|---|\n");
     for p in curves {
         let paper = format!("{} ({}), {} / {}", f2(p.exponent), p.legend, opt(p.at_1e3), opt(p.at_1e5));
@@ -345,7 +346,7 @@ pub fn replication_markdown(
         }
     }
     s.push_str(&yardstick_markdown(curves, main, search));
-    s.push_str(&oracle_markdown(curves, main));
+    s.push_str(&oracle_markdown(curves, &summaries, main));
     s
 }
 
@@ -371,9 +372,13 @@ pub fn oracle_members<'a>(
 /// The section of figures/replication.md that sets each parameter loss of the estimator of record
 /// beside the same estimator started at the split truth itself (an oracle start no estimator has):
 /// how small the loss gets at n when the optimiser is handed the answer, on the same data.
-pub fn oracle_markdown(curves: &[PaperCurve], main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])]) -> String {
+pub fn oracle_markdown(
+    curves: &[PaperCurve],
+    summaries: &[CurveSummary],
+    main: &[(&Experiment, &[SummaryRow], &[RateRow], &[FloorRow])],
+) -> String {
     let mut rows = String::new();
-    for (p, c) in curves.iter().zip(curve_summaries(curves, main)) {
+    for (p, c) in curves.iter().zip(summaries) {
         let Some(reading) = &c.reading else { continue };
         let Some((exp, ..)) = main.iter().find(|(e, ..)| e.id() == p.experiment) else { continue };
         for (oracle, sum, rates, _) in oracle_members(exp, main) {
@@ -613,7 +618,7 @@ mod tests {
         assert!(oracle_members(&s1, &main).is_empty());
         assert!(oracle_members(&e2, &main).is_empty());
         // without rows there is nothing to print
-        assert_eq!(oracle_markdown(&[], &main), "");
+        assert_eq!(oracle_markdown(&[], &[], &main), "");
     }
 
     #[test]
