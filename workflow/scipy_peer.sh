@@ -13,7 +13,7 @@ if ! "$venv/bin/python" -c "import numpy, scipy" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet numpy scipy
 fi
-cargo build --release --locked -p smoe-report --example export_units
+cargo build --release --locked -p smoe-studies --example export_units
 units=${UNITS:-"workflow/e1_regime1.yaml relu sigmoid 12915 1;workflow/e1_regime1.yaml linear sigmoid 12915 1;workflow/e1_regime1.yaml relu sigmoid 100000 1"}
 rm -rf "$out"
 mkdir -p "$out"

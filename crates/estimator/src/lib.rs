@@ -33,10 +33,12 @@ mod fit;
 mod gbar;
 mod init;
 mod lm;
+mod outcome;
 
 pub use bounds::{ActiveBounds, Bounds, ParamGroup, ThetaBox};
 pub use error::EstimatorError;
-pub use fit::{objective_and_grad_norm, Estimator, EstimatorParams, Fit, FitReport, LbfgsParams, SgdParams, Termination};
+pub use fit::{objective_and_grad_norm, Estimator, EstimatorParams, LbfgsParams, SgdParams};
 pub use gbar::{fit_in_halves, population_fit, reference_sample};
 pub use init::{Init, InitNoise, InitParams, MassSplit};
 pub use lm::{cholesky_solve, LmParams};
+pub use outcome::{Fit, FitReport, Termination};

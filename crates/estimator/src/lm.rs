@@ -17,8 +17,8 @@
 
 use crate::bounds::{ActiveBounds, Bounds};
 use crate::error::{non_negative, positive};
-use crate::fit::{norm, Fit, FitReport, Termination};
-use crate::{Estimator, EstimatorError};
+use crate::outcome::{norm, Fit, FitReport, Termination};
+use crate::EstimatorError;
 use serde::{Deserialize, Serialize};
 use smoe_model::{kernel, Mixture, Sample, Spec, Workspace};
 
@@ -38,13 +38,14 @@ pub struct LmParams {
 }
 
 impl LmParams {
-    pub fn check(self) -> Result<Estimator, EstimatorError> {
+    /// The checks of [`LmParams::check`] (which wraps the parameters in an `Estimator`).
+    pub(crate) fn validate(&self) -> Result<(), EstimatorError> {
         if self.max_iters == 0 {
             return Err(EstimatorError::invalid("max_iters", 0, "an integer >= 1"));
         }
         positive("tol_grad", self.tol_grad)?;
         non_negative("tol_rel_cost", self.tol_rel_cost)?;
-        Ok(Estimator::Lm(self))
+        Ok(())
     }
 }
 

@@ -9,6 +9,62 @@ use smoe_metrics::LossKind;
 use smoe_model::{Expert, Gate};
 use std::collections::BTreeMap;
 
+/// What an experiment is for. In YAML: `role: main`, `role: protocol_search`, `role: two_point`,
+/// `role: phase_column`, `role: budget_check`, or `role: !truth_variability {base: E1}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Role {
+    /// One of the paper's figures or an experiment beyond it: drawn, and read in the claims.
+    Main,
+    /// A protocol-search family (a `protocol_grid` of SGD readings on a main experiment's data).
+    ProtocolSearch,
+    /// The settings of experiment `base` with several truth draws each (`truth_draws`): widens
+    /// the main experiment's intervals.
+    TruthVariability { base: String },
+    /// A lower-bound experiment: two-point truths moving with n (`truth.two_point`).
+    TwoPoint,
+    /// A column of the phase diagram over gate strength.
+    PhaseColumn,
+    /// Units of its family's experiment rerun with another iteration budget.
+    BudgetCheck,
+}
+
+impl Role {
+    /// Every role's YAML name, for error messages.
+    pub const NAMES: [&'static str; 6] = ["main", "protocol_search", "truth_variability", "two_point", "phase_column", "budget_check"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Main => "main",
+            Role::ProtocolSearch => "protocol_search",
+            Role::TruthVariability { .. } => "truth_variability",
+            Role::TwoPoint => "two_point",
+            Role::PhaseColumn => "phase_column",
+            Role::BudgetCheck => "budget_check",
+        }
+    }
+}
+
+/// The top-level fields of a config that describe an experiment without entering any of its
+/// results: a config text that changes only these leaves every unit as it was (`smoe recertify`
+/// may carry results across such a change, after checking units bit for bit).
+pub const DESCRIPTIVE_FIELDS: [&str; 3] = ["role", "title", "paper_ref"];
+
+/// Whether two config texts differ at most in [`DESCRIPTIVE_FIELDS`]: Ok, or the first
+/// top-level field that differs otherwise (or why a text does not parse).
+pub fn differs_only_in_description(old: &str, new: &str) -> Result<(), String> {
+    let parse = |t: &str| -> Result<BTreeMap<String, yaml_serde::Value>, String> {
+        let mut m: BTreeMap<String, yaml_serde::Value> = yaml_serde::from_str(t).map_err(|e| e.to_string())?;
+        m.retain(|k, _| !DESCRIPTIVE_FIELDS.contains(&k.as_str()));
+        Ok(m)
+    };
+    let (a, b) = (parse(old)?, parse(new)?);
+    match a.keys().chain(b.keys()).find(|k| a.get(*k) != b.get(*k)) {
+        None => Ok(()),
+        Some(k) => Err(format!("field `{k}` differs (only {DESCRIPTIVE_FIELDS:?} may)")),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
@@ -17,6 +73,9 @@ pub struct ExperimentConfig {
     pub title: String,
     /// Which figure or table of the paper this reproduces (free text).
     pub paper_ref: String,
+    /// What the experiment is for, which decides the analyses that read it and where its
+    /// results are reported (checked against the config's other fields).
+    pub role: Role,
     /// Experiments of one family share their truth, data and evaluation streams: the family
     /// name (default: the experiment's own) stands for the experiment in every stream identity.
     /// Variants of a family (e.g. another initialisation) are then compared on the same data.

@@ -11,7 +11,7 @@
 //! * sgd:       (experiment, setting, fit, estimator, n, rep, purpose=sgd)
 //! * gbar:      (experiment, setting, fit, purpose=gbar_start | gbar_reference | gbar_check)
 
-use crate::config::{BatchSize, Construction, ExperimentConfig, FitConfig, NGrid, PairMember, SettingConfig, TwoPointConfig};
+use crate::config::{BatchSize, Construction, ExperimentConfig, FitConfig, NGrid, PairMember, Role, SettingConfig, TwoPointConfig};
 use crate::error::ExperimentError;
 use crate::fsio::sha256_bytes;
 use crate::rows::{Quantity, Target};
@@ -278,6 +278,7 @@ impl Experiment {
                 two_point: t.two_point.clone(),
             });
         }
+        check_role(&ck, c, &settings)?;
         let theta_box = c.theta_box.clone();
         Ok(Experiment { path: path.to_path_buf(), sha256, n_values, init, estimators, inits, theta_box, settings, config })
     }
@@ -525,6 +526,52 @@ fn check_two_point(
 }
 
 /// The losses a fit may use, its target, and its theory entries.
+/// A config's `role` agrees with the fields that role needs, and no other role uses them: the
+/// role is what the reports branch on, so it must not contradict what the config runs.
+fn check_role(ck: &Checker, c: &ExperimentConfig, settings: &[Setting]) -> Result<(), ExperimentError> {
+    let role = &c.role;
+    let needs = |yes: bool, field: &str, what: &str| -> Result<(), ExperimentError> {
+        match (yes, role_uses(role, field)) {
+            (true, false) => Err(ck.invalid(
+                "role",
+                format!("{} does not match: the config has {what} (`{field}`), which only role {} uses", role.name(), owner(field)),
+            )),
+            (false, true) => Err(ck.invalid("role", format!("{} needs {what} (`{field}`), and the config has none", role.name()))),
+            _ => Ok(()),
+        }
+    };
+    needs(c.protocol_grid.is_some(), "protocol_grid", "a grid of SGD readings")?;
+    needs(settings.iter().any(|s| s.two_point.is_some()), "truth.two_point", "two-point truths")?;
+    needs(c.truth_draws.is_some_and(|d| d > 1), "truth_draws", "several truth draws per setting")?;
+    if let Role::TruthVariability { base } = role {
+        if !identifier_ok(base) || *base == c.experiment {
+            return Err(ck.invalid(
+                "role.truth_variability.base",
+                format!("{base:?} is not allowed (the id of the experiment whose settings are redrawn: letters, digits, '-' and '_', not this one)"),
+            ));
+        }
+    }
+    if *role == Role::BudgetCheck && c.family.is_none() {
+        return Err(ck.invalid("family", "missing (a budget check reruns units of its family's experiment: name the family)"));
+    }
+    Ok(())
+}
+
+/// Whether `role` is the one role that uses the config field `field`.
+fn role_uses(role: &Role, field: &str) -> bool {
+    owner(field) == role.name()
+}
+
+/// The role that owns a role-specific config field.
+fn owner(field: &str) -> &'static str {
+    match field {
+        "protocol_grid" => "protocol_search",
+        "truth.two_point" => "two_point",
+        "truth_draws" => "truth_variability",
+        _ => "main",
+    }
+}
+
 fn check_fit(ck: &Checker, fat: &str, f: &FitConfig, truth_gate: Gate, has_gbar: bool) -> Result<(), ExperimentError> {
     if f.losses.is_empty() {
         return Err(ck.invalid(format!("{fat}.losses"), "empty (allowed: d1, d1h, d2 {r >= 1}, d3, softmax, softmax_r1)"));

@@ -169,6 +169,10 @@ fn protocol_grid_and_overrides_are_checked() {
         &with("protocol_grid: {epochs: 2, learning_rate: 0.1, shuffle: true, batch_sizes: [8, full], init_noise_sd: [0.0, 1.0e-3], mass_split: [share, copy]}"),
         1,
     );
+    // the grid is what a protocol search runs: its role must say so
+    let err = Experiment::from_str(&text, Path::new("grid.yaml")).unwrap_err().to_string();
+    assert!(err.contains("role") && err.contains("protocol_search"), "{err}");
+    let text = text.replacen("role: main", "role: protocol_search", 1);
     let exp = Experiment::from_str(&text, Path::new("grid.yaml")).unwrap();
     let names: Vec<&str> = exp.estimators.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"sgd_b8_sd1e-3_copy") && names.contains(&"sgd_bfull_sd0_share"), "{names:?}");
@@ -182,6 +186,9 @@ fn protocol_grid_and_overrides_are_checked() {
 #[test]
 fn truth_draws_expand_the_settings() {
     let text = SMOKE.replacen("rates: {n_boot: 200}", "truth_draws: 3\nrates: {n_boot: 200}", 1);
+    let err = Experiment::from_str(&text, Path::new("draws.yaml")).unwrap_err().to_string();
+    assert!(err.contains("role") && err.contains("truth_variability"), "{err}");
+    let text = text.replacen("role: main", "role: !truth_variability {base: E1}", 1);
     let exp = Experiment::from_str(&text, Path::new("draws.yaml")).unwrap();
     let names: Vec<&str> = exp.settings.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names[..3], ["relu_r1_t1", "relu_r1_t2", "relu_r1_t3"]);
@@ -201,4 +208,40 @@ fn two_point_settings_are_checked() {
         "truth: {gate: sigmoid, expert: relu, zero_gate_slope: [1, 2], two_point: {construction: thm3, member: two, atom: 1}}",
         &["thm3", "zero_expert_slope"],
     );
+}
+
+#[test]
+fn role_is_typed_and_checked_against_the_fields_it_needs() {
+    let bad = SMOKE.replacen("role: main", "role: sensitivity", 1);
+    // the parse error names the field and the allowed values (in its source)
+    let err = format!("{:?}", Experiment::from_str(&bad, Path::new("r.yaml")).unwrap_err());
+    assert!(err.contains("role") && err.contains("main") && err.contains("budget_check"), "{err}");
+    // a role that needs a field the config lacks
+    let tv = SMOKE.replacen("role: main", "role: !truth_variability {base: smoke}", 1);
+    let err = Experiment::from_str(&tv, Path::new("r.yaml")).unwrap_err().to_string();
+    assert!(err.contains("truth_draws"), "{err}");
+    let two = SMOKE.replacen("role: main", "role: two_point", 1);
+    let err = Experiment::from_str(&two, Path::new("r.yaml")).unwrap_err().to_string();
+    assert!(err.contains("two_point"), "{err}");
+    // a truth-variability base must be another experiment
+    let own = SMOKE.replacen("rates: {n_boot: 200}", "truth_draws: 2\nrates: {n_boot: 200}", 1).replacen(
+        "role: main",
+        "role: !truth_variability {base: smoke}",
+        1,
+    );
+    let err = Experiment::from_str(&own, Path::new("r.yaml")).unwrap_err().to_string();
+    assert!(err.contains("role.truth_variability.base"), "{err}");
+    let budget = SMOKE.replacen("role: main", "role: budget_check", 1).replacen("family: smoke\n", "", 1);
+    let err = Experiment::from_str(&budget, Path::new("r.yaml")).unwrap_err().to_string();
+    assert!(err.contains("family"), "{err}");
+}
+
+#[test]
+fn only_descriptive_fields_may_differ_for_a_recertification() {
+    use smoe_experiment::config::differs_only_in_description;
+    let retitled = SMOKE.replacen("role: main", "role: two_point", 1).replacen("title: \"Smoke", "title: \"Another smoke", 1);
+    assert_ne!(retitled, SMOKE);
+    assert_eq!(differs_only_in_description(SMOKE, &retitled), Ok(()));
+    let reseeded = SMOKE.replacen("seed: 7", "seed: 8", 1);
+    assert!(differs_only_in_description(SMOKE, &reseeded).unwrap_err().contains("seed"));
 }

@@ -56,7 +56,8 @@ fn write(root: &Path, rel: &str, text: &str) {
 fn fingerprint_covers_exactly_the_result_crates() {
     let dir = tempfile::TempDir::new().unwrap();
     let root = dir.path();
-    write(root, "Cargo.lock", "lock");
+    let lock = |v: &str| format!("version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"{v}\"\n\n[[package]]\nname = \"smoe-model\"\nversion = \"0.1.0\"\ndependencies = [\n \"serde\",\n]\n");
+    write(root, "Cargo.lock", &lock("1.0.0"));
     for k in RESULT_CRATES {
         write(root, &format!("crates/{k}/Cargo.toml"), k);
         write(root, &format!("crates/{k}/src/lib.rs"), k);
@@ -75,12 +76,14 @@ fn fingerprint_covers_exactly_the_result_crates() {
     write(root, "README.md", "readme");
     assert_eq!(fp(), base);
 
-    // inside: any source file (found by walking, at any depth), a crate's Cargo.toml, Cargo.lock
+    // inside: any source file (found by walking, at any depth), a crate's Cargo.toml, a Cargo.lock
+    // entry the result crates resolve to
+    let changed_lock = lock("1.0.1");
     for (rel, text) in [
         ("crates/experiment/src/sub/deep.rs", "deep, changed"),
         ("crates/metrics/src/new_module.rs", "new"),
         ("crates/estimator/Cargo.toml", "estimator, changed"),
-        ("Cargo.lock", "lock, changed"),
+        ("Cargo.lock", changed_lock.as_str()),
     ] {
         let before = fp();
         write(root, rel, text);

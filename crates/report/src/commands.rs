@@ -10,6 +10,7 @@ use crate::publish;
 use crate::rows::{RateRow, SummaryRow};
 use crate::store;
 use indicatif::{ProgressBar, ProgressStyle};
+use smoe_experiment::fsio::sha256_bytes;
 use smoe_experiment::merge::collect;
 use smoe_experiment::paths::{Paths, Root};
 use smoe_experiment::plan::{Experiment, Shard};
@@ -173,11 +174,17 @@ pub fn tables(root: &Path, configs: &[PathBuf]) -> Result<()> {
 pub fn recertify(root: &Path, configs: &[PathBuf], from: &str, quiet: bool) -> Result<()> {
     let exps = load(configs)?;
     let root = Root::open(root)?;
-    let (commit, from_code) = crate::provenance::recertify::code_fingerprint_at(&root.dir, from)?;
-    eprintln!("recertify: code of {commit} is {from_code}; current code is {}", root.code);
+    let (commit, codes) = crate::provenance::recertify::code_fingerprint_at(&root.dir, from)?;
+    eprintln!(
+        "recertify: code of {commit} is {} ({} under the former whole-Cargo.lock rule); current code is {}",
+        codes[0], codes[1], root.code
+    );
     for e in &exps {
         let t0 = Instant::now();
-        match crate::provenance::recertify::recertify(e, &root, &commit, &from_code, quiet)? {
+        let old = crate::provenance::recertify::config_at(&root.dir, &commit, e)?;
+        let config = (sha256_bytes(old.as_bytes()) != e.sha256).then_some(old);
+        let origin = crate::provenance::recertify::Origin { commit: commit.clone(), codes: codes.clone(), config };
+        match crate::provenance::recertify::recertify_from(e, &root, &origin, quiet)? {
             crate::provenance::recertify::Outcome::AlreadyCurrent => eprintln!("{}: results are current; nothing to recertify", e.id()),
             crate::provenance::recertify::Outcome::Recertified(s) => eprintln!(
                 "{}: recertified {} -> {}: {} of {} units and {} G_bars rerun, all bitwise equal; {:.1} s",

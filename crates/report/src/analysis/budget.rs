@@ -9,9 +9,6 @@ use smoe_experiment::rows::FitRow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// The title prefix that marks a budget-check config.
-pub const BUDGET_CHECK: &str = "Budget check:";
-
 /// One fit and loss, in the family's run and in the budget check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BudgetPair {

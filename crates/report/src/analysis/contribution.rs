@@ -4,7 +4,7 @@
 //! intercept against the scale of a positively homogeneous expert, and the softmax gauge all
 //! leave every contribution unchanged, so they leave this error unchanged; the expert error of
 //! `smoe_metrics::matched_expert_error` is moved by the first two. Measured by the probe
-//! crates/report/examples/contribution_probe.rs on the fitted parameters (params.parquet); it
+//! crates/studies/examples/contribution_probe.rs on the fitted parameters (params.parquet); it
 //! moves into the scoring of `smoe_metrics` with the next full rerun (docs/PROTOCOL.md 11c).
 
 use smoe_model::Mixture;

@@ -18,7 +18,7 @@ mod spread;
 mod summary;
 mod verdicts;
 
-pub use budget::{budget_markdown, budget_pairs, BudgetPair, BUDGET_CHECK};
+pub use budget::{budget_markdown, budget_pairs, BudgetPair};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
 pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, Apart, GateComparison, COMPARED, COMPARISON_RULE};
 pub use contribution::{contribution_error, contributions};

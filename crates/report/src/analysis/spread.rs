@@ -6,15 +6,18 @@
 use super::claims::f2;
 use super::verdicts::TruthSpread;
 use crate::rows::{NRange, RateRow};
+use smoe_experiment::config::Role;
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::{summarise, RateMethod};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// The single-truth experiment a truth-variability experiment repeats, read from its title
-/// ("Truth variability of E1: ...").
+/// The single-truth experiment a truth-variability experiment repeats (its `role`'s `base`).
 pub fn base_of(exp: &Experiment) -> Option<&str> {
-    exp.config.title.strip_prefix("Truth variability of ")?.split(':').next()
+    match &exp.config.role {
+        Role::TruthVariability { base } => Some(base),
+        _ => None,
+    }
 }
 
 /// The setting a truth draw belongs to: "relu_t3" -> "relu".

@@ -22,10 +22,11 @@ pub use super::records::{recertified_path as record_path, results_journal, Recor
 use crate::error::{checked_output, ReportError, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use smoe_experiment::config::differs_only_in_description;
 use smoe_experiment::fsio::{atomic_write_bytes, sha256_bytes};
 use smoe_experiment::gbar;
 use smoe_experiment::journal::{read_journals, JournalEntry};
-use smoe_experiment::paths::{code_fingerprint, fingerprint, Root};
+use smoe_experiment::paths::{code_fingerprint_with, fingerprint_of, LockRule, Root};
 use smoe_experiment::plan::{Experiment, Unit};
 use smoe_experiment::rows::Target;
 use smoe_experiment::run::Context;
@@ -41,7 +42,7 @@ pub const SAMPLE_RULE: &str = "one replication per cell (setting, fit, estimator
 pub enum Outcome {
     /// Results already carry the current fingerprint: nothing to do.
     AlreadyCurrent,
-    Recertified(Step),
+    Recertified(Box<Step>),
 }
 
 /// The cell of a unit: everything but the replication.
@@ -64,9 +65,11 @@ pub fn sample_units(exp: &Experiment) -> Vec<Unit> {
         .collect()
 }
 
-/// The full hash of `commit` in the repository at `repo`, and the code fingerprint of its
-/// sources: its result crates extracted with `git archive` into a temporary directory.
-pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)> {
+/// The full hash of `commit` in the repository at `repo`, and the code fingerprints of its
+/// sources (its result crates extracted with `git archive` into a temporary directory) under
+/// each [`LockRule`], the rule in force first: results stored before the rule changed carry the
+/// other.
+pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, Vec<String>)> {
     let full = full_commit(repo, commit)?;
     let tmp = tempfile::tempdir().map_err(ReportError::io(std::env::temp_dir()))?;
     let mut paths = vec!["Cargo.lock".to_string()];
@@ -75,7 +78,31 @@ pub fn code_fingerprint_at(repo: &Path, commit: &str) -> Result<(String, String)
     }
     let command = format!("git archive {full} {} | tar -x -C {}", paths.join(" "), tmp.path().display());
     checked_output(Command::new("bash").arg("-c").arg(format!("set -o pipefail; {command}")).current_dir(repo), command)?;
-    Ok((full, code_fingerprint(tmp.path())?))
+    let codes = [LockRule::ResultClosure, LockRule::WholeFile]
+        .into_iter()
+        .map(|rule| code_fingerprint_with(tmp.path(), rule))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((full, codes))
+}
+
+/// The text of the config `exp` at `commit` (`git show`), for a recertification across a
+/// config change.
+pub fn config_at(repo: &Path, commit: &str, exp: &Experiment) -> Result<String> {
+    let abs = std::fs::canonicalize(&exp.path).map_err(ReportError::io(&exp.path))?;
+    let repo_abs = std::fs::canonicalize(repo).map_err(ReportError::io(repo))?;
+    let rel = abs.strip_prefix(&repo_abs).unwrap_or(&abs).to_string_lossy().into_owned();
+    let spec = format!("{commit}:{rel}");
+    let out = checked_output(Command::new("git").args(["show", &spec]).current_dir(repo), format!("git show {spec}"))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Where recertified results come from: a commit, the code fingerprints of its sources (any one
+/// may be the one the results carry), and the config text it held if that differs from today's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    pub commit: String,
+    pub codes: Vec<String>,
+    pub config: Option<String>,
 }
 
 /// Where two serialised results first differ: a few characters of each around that place.
@@ -97,19 +124,39 @@ fn first_difference(old: &str, new: &str) -> String {
 /// Recertify the results of `exp` from the code `from_code` (of commit `from_commit`) to the
 /// code of `root`. On any difference returns [`ReportError::Recertify`] and writes nothing.
 pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &str, quiet: bool) -> Result<Outcome> {
+    let origin = Origin { commit: from_commit.to_string(), codes: vec![from_code.to_string()], config: None };
+    recertify_from(exp, root, &origin, quiet)
+}
+
+/// [`recertify`] from `origin`, whose config text may differ from today's in descriptive fields
+/// only ([`smoe_experiment::config::DESCRIPTIVE_FIELDS`]); the stored fingerprint must be that
+/// config with one of the origin's code fingerprints.
+pub fn recertify_from(exp: &Experiment, root: &Root, origin: &Origin, quiet: bool) -> Result<Outcome> {
     let paths = root.paths(exp);
     if paths.results_current() {
         return Ok(Outcome::AlreadyCurrent);
     }
     let fail = |problem: String| ReportError::Recertify { experiment: exp.id().to_string(), problem };
-    let from_fp = fingerprint(exp, from_code);
+    let from_commit = origin.commit.as_str();
+    let from_config = match &origin.config {
+        Some(old) => {
+            let now = std::fs::read_to_string(&exp.path).map_err(ReportError::io(&exp.path))?;
+            differs_only_in_description(old, &now)
+                .map_err(|e| fail(format!("its config changed since {from_commit}: {e}; rerun it instead")))?;
+            sha256_bytes(old.as_bytes())
+        }
+        None => exp.sha256.clone(),
+    };
     let stored = std::fs::read_to_string(paths.fingerprint_file()).map_err(ReportError::io(paths.fingerprint_file()))?;
-    if stored.trim() != from_fp {
+    let candidates: Vec<(String, String)> = origin.codes.iter().map(|c| (c.clone(), fingerprint_of(&from_config, c))).collect();
+    let Some((from_code, from_fp)) = candidates.iter().find(|(_, fp)| *fp == stored.trim()).cloned() else {
+        let tried: Vec<&str> = candidates.iter().map(|(_, fp)| fp.as_str()).collect();
         return Err(fail(format!(
-            "its results carry fingerprint {}, not {from_fp} (this config with the code of {from_commit}); rerun it instead",
+            "its results carry fingerprint {}, not one of {tried:?} (the config and code of {from_commit}); rerun it instead",
             stored.trim()
         )));
-    }
+    };
+    let from_code = from_code.as_str();
     let rec_path = record_path(&paths);
     let previous: Option<Record> = match std::fs::read(&rec_path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| fail(format!("{}: {e}", rec_path.display())))?),
@@ -186,12 +233,14 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
         from_commit: from_commit.to_string(),
         from_code: from_code.to_string(),
         to_code: root.code.clone(),
-        from_fingerprint: from_fp,
+        from_fingerprint: from_fp.clone(),
         to_fingerprint: paths.fingerprint.clone(),
         units_total: exp.units().len(),
         units_checked: sample.len(),
         gbars_checked,
         sample_rule: SAMPLE_RULE.to_string(),
+        from_config: (from_config != exp.sha256).then(|| from_config.clone()),
+        to_config: (from_config != exp.sha256).then(|| exp.sha256.clone()),
     };
     let mut record = match previous {
         Some(r) if r.journal == journal => r,
@@ -202,5 +251,5 @@ pub fn recertify(exp: &Experiment, root: &Root, from_commit: &str, from_code: &s
     atomic_write_bytes(&rec_path, format!("{json}\n").as_bytes()).map_err(ReportError::io(&rec_path))?;
     // the fingerprint last: the results count as current only once the evidence is written
     mark_current(&paths)?;
-    Ok(Outcome::Recertified(step))
+    Ok(Outcome::Recertified(Box::new(step)))
 }

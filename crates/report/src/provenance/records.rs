@@ -33,6 +33,12 @@ pub struct Step {
     /// G_bars recomputed and found bitwise equal (the whole cache record).
     pub gbars_checked: usize,
     pub sample_rule: String,
+    /// SHA-256 of the config text the results were carried from and to, when the step also
+    /// crossed a config change (one that touches only descriptive fields such as `role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_config: Option<String>,
 }
 
 /// The content of data/<experiment>/recertified.json.

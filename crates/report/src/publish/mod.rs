@@ -8,7 +8,7 @@ use crate::analysis::{
     across_truths_markdown, base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence,
     convergence_markdown, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown, phase_cells, phase_heatmaps,
     phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times, run_times_markdown, sensitivity_markdown,
-    spread_markdown, summary, truth_spread, GateComparison, Results, BUDGET_CHECK, COMPARISON_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
+    spread_markdown, summary, truth_spread, GateComparison, Results, COMPARISON_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
 };
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
@@ -18,6 +18,7 @@ use crate::rows::{find_rate, NRange, RateRow, SummaryRow};
 use crate::store;
 use catalog::{figure_specs, panels, Layout};
 use serde::{Deserialize, Serialize, Serializer};
+use smoe_experiment::config::Role;
 use smoe_experiment::fsio::atomic_write_bytes;
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::Experiment;
@@ -38,39 +39,6 @@ pub fn load(exp: &Experiment, root: &Root) -> Result<Results> {
     Ok(Results { sum: summary(exp, &fits), rates: store::read_rates(&p.rates())?, fits, floors, pairs, paper })
 }
 
-/// What an experiment is for, which decides where its results are reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// One of the paper's figures or an experiment beyond it, read in the claims.
-    Main,
-    /// A protocol-search family (variant "protocol search").
-    ProtocolSearch,
-    /// A truth-variability experiment ("Truth variability of E..."): widens the main intervals.
-    TruthVariability,
-    /// A lower-bound experiment (two-point truths moving with n).
-    LowerBound,
-    /// A column of the phase diagram (id "PH_...").
-    Phase,
-    /// Units of its family's experiment rerun with another iteration budget (title "Budget check: ...").
-    BudgetCheck,
-}
-
-pub fn role(exp: &Experiment) -> Role {
-    if exp.config.variant.as_deref() == Some("protocol search") {
-        Role::ProtocolSearch
-    } else if exp.config.title.starts_with(BUDGET_CHECK) {
-        Role::BudgetCheck
-    } else if base_of(exp).is_some() {
-        Role::TruthVariability
-    } else if exp.settings.iter().any(|s| s.two_point.is_some()) {
-        Role::LowerBound
-    } else if exp.id().starts_with("PH_") {
-        Role::Phase
-    } else {
-        Role::Main
-    }
-}
-
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     atomic_write_bytes(path, bytes).map_err(ReportError::io(path))
 }
@@ -81,7 +49,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn figures(exps: &[Experiment], root: &Root) -> Result<usize> {
     let dir = root.figures_dir();
     let mut written = 0;
-    for exp in exps.iter().filter(|e| matches!(role(e), Role::Main | Role::LowerBound)) {
+    for exp in exps.iter().filter(|e| matches!(e.config.role, Role::Main | Role::TwoPoint)) {
         let loaded = load(exp, root)?;
         for spec in figure_specs(exp) {
             let panels = panels(exp, &spec, &loaded);
@@ -275,9 +243,14 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         loaded.push(load(exp, root)?);
     }
     let all: Vec<(&Experiment, &Results)> = exps.iter().zip(&loaded).collect();
-    let of = |r: Role| all.iter().filter(move |(e, _)| role(e) == r).copied().collect::<Vec<_>>();
-    let (main, search, truths, lower, phase) =
-        (of(Role::Main), of(Role::ProtocolSearch), of(Role::TruthVariability), of(Role::LowerBound), of(Role::Phase));
+    let of = |r: fn(&Role) -> bool| all.iter().filter(move |(e, _)| r(&e.config.role)).copied().collect::<Vec<_>>();
+    let (main, search, truths, lower, phase) = (
+        of(|r| *r == Role::Main),
+        of(|r| *r == Role::ProtocolSearch),
+        of(|r| matches!(r, Role::TruthVariability { .. })),
+        of(|r| *r == Role::TwoPoint),
+        of(|r| *r == Role::PhaseColumn),
+    );
     let main_exps: Vec<Experiment> = main.iter().map(|(e, _)| (*e).clone()).collect();
     let main_rates: Vec<RateRow> = main.iter().flat_map(|(_, l)| l.rates.iter().cloned()).collect();
     let truth_rates: Vec<RateRow> = truths.iter().flat_map(|(_, l)| l.rates.iter().cloned()).collect();
@@ -374,7 +347,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     }
     // a budget check runs its family's fits with another cap on purpose: its fits are compared
     // in its own section, neither counted against the target nor analysed for stalls
-    let counted: Vec<_> = all.iter().filter(|(e, _)| role(e) != Role::BudgetCheck).collect();
+    let counted: Vec<_> = all.iter().filter(|(e, _)| e.config.role != Role::BudgetCheck).collect();
     let conv: Vec<_> = counted.iter().flat_map(|(e, l)| convergence(e, &l.fits)).collect();
     if !conv.is_empty() {
         let mut stalled = Vec::new();
@@ -403,8 +376,8 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
             budgets.insert(e.id().to_string(), text);
         }
         let mut text = convergence_markdown(&conv, &stalled, &budgets);
-        for (check, l) in all.iter().filter(|(e, _)| role(e) == Role::BudgetCheck) {
-            let Some((base, bl)) = all.iter().find(|(e, _)| e.id() == check.stream_key() && role(e) == Role::Main) else { continue };
+        for (check, l) in all.iter().filter(|(e, _)| e.config.role == Role::BudgetCheck) {
+            let Some((base, bl)) = all.iter().find(|(e, _)| e.id() == check.stream_key() && e.config.role == Role::Main) else { continue };
             let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
             text.push_str(&budget_markdown(base.id(), check.id(), cap, &budget_pairs(&bl.fits, &l.fits)));
         }

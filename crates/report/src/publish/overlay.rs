@@ -5,12 +5,13 @@
 //! [`Ours::status`]), the functions of figures/replication.md, on the same loaded results.
 
 use super::catalog::{floor_series, overlay_spec, FigureSpec};
-use super::{load, role, Role};
+use super::load;
 use crate::analysis::{best_candidate, curve_summaries, ours, Ours, Results};
 use crate::error::Result;
 use crate::figures::{draw_grid_legend_above, FitLine, Palette, Panel, Point, Series};
 use crate::paper::{reported, PaperCurve};
 use crate::rows::{RateRow, SummaryRow};
+use smoe_experiment::config::Role;
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::FloorRow;
@@ -23,12 +24,12 @@ type Search<'a> = (&'a Experiment, &'a [SummaryRow], &'a [RateRow]);
 fn inputs<'a>(paper: &[PaperCurve], all: &[(&'a Experiment, &'a Results)]) -> (Vec<Main<'a>>, Vec<Search<'a>>) {
     let main = all
         .iter()
-        .filter(|(e, _)| role(e) == Role::Main && paper.iter().any(|p| p.experiment == e.id()))
+        .filter(|(e, _)| e.config.role == Role::Main && paper.iter().any(|p| p.experiment == e.id()))
         .map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice(), l.floors.as_slice()))
         .collect();
     let search = all
         .iter()
-        .filter(|(e, _)| role(e) == Role::ProtocolSearch && paper.iter().any(|p| p.experiment == e.stream_key()))
+        .filter(|(e, _)| e.config.role == Role::ProtocolSearch && paper.iter().any(|p| p.experiment == e.stream_key()))
         .map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice()))
         .collect();
     (main, search)
@@ -44,7 +45,7 @@ pub fn figure(paper: &[PaperCurve], all: &[(&Experiment, &Results)]) -> (FigureS
 /// number of files written (0 when the paper's curves or their experiments are not among them).
 pub fn draw(exps: &[Experiment], root: &Root) -> Result<usize> {
     let paper = reported(root)?;
-    let wanted = |e: &Experiment| match role(e) {
+    let wanted = |e: &Experiment| match e.config.role {
         Role::Main => paper.iter().any(|p| p.experiment == e.id()),
         Role::ProtocolSearch => paper.iter().any(|p| p.experiment == e.stream_key()),
         _ => false,

@@ -10,7 +10,7 @@
 //! loop whose matrix also holds the residual term (sigmoid gate, linear or ReLU experts, for
 //! which phi'' = 0), and prints iterations, objective, termination and wall time of both.
 //!
-//!   cargo run --release -p smoe-report --example newton_probe -- workflow/e2_regime2.yaml linear 4642 1 4
+//!   cargo run --release -p smoe-studies --example newton_probe -- workflow/e2_regime2.yaml linear 4642 1 4
 //!
 //! Arguments: config, setting, n, first rep, last rep. The estimator is the config's `lse`.
 mod common;

@@ -4,7 +4,7 @@
 //! termination, iterations, projected gradient, relative change, active walls, the Voronoi loss
 //! and time.
 //!
-//! `cargo run --release -p smoe-estimator --example lm_study -- E1|E2|E3 relu|linear N REPS [HESSIAN_N,..] [TOL_GRAD] [TOL_REL]`
+//! `cargo run --release -p smoe-studies --example lm_study -- E1|E2|E3 relu|linear N REPS [HESSIAN_N,..] [TOL_GRAD] [TOL_REL]`
 //!
 //! E2 and E3 are scored here against the split start (the study is about convergence, not about
 //! the target). With `GBAR=1` (and `N_REF`, `MAX_ITERS`) it fits the setting's G_bar instead (the

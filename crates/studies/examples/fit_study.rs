@@ -1,7 +1,7 @@
 //! How far a capped L-BFGS fit is from the converged least-squares estimator, in the losses the
 //! experiments measure: for the units of one setting at one n, fit the unit's own data from its
 //! own start with L-BFGS at several iteration budgets and with Levenberg-Marquardt.
-//! `cargo run --release --example fit_study -- CONFIG SETTING N REPS [BUDGETS]`
+//! `cargo run --release -p smoe-studies --example fit_study -- CONFIG SETTING N REPS [BUDGETS]`
 use smoe_estimator::{Bounds, Estimator, LbfgsParams, LmParams};
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::voronoi_loss;

@@ -24,7 +24,7 @@
 //! fit, the GN-builds count is cumulative over a run and from the second unit of a run on these
 //! times include the previous unit's geodesic fit; the first unit of each run is clean.)
 //!
-//!   cargo run --release -p smoe-report --example geodesic_probe -- workflow/e1_regime1.yaml linear 10000 0 3
+//!   cargo run --release -p smoe-studies --example geodesic_probe -- workflow/e1_regime1.yaml linear 10000 0 3
 //!
 //! Arguments: config, setting, n, first rep, last rep [, alpha].
 #[allow(dead_code)] // this probe needs only `lse_units` of the shared module

@@ -20,7 +20,7 @@
 //! It reads params.parquet, which git does not hold: run the experiments into a scratch root first.
 //!
 //!   target/release/smoe --root target/scratch_ph all workflow/phase_sig_relu.yaml workflow/phase_sof_relu.yaml
-//!   cargo run --release -p smoe-report --example contribution_probe -- target/scratch_ph \
+//!   cargo run --release -p smoe-studies --example contribution_probe -- target/scratch_ph \
 //!       workflow/phase_sig_relu.yaml workflow/phase_sof_relu.yaml
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::Experiment;

@@ -9,7 +9,7 @@
 //! loss of the start with the lowest objective (the best local minimum found), and the range of
 //! the loss over the K endpoints; then, per n, the medians over the reps.
 //!
-//!   cargo run --release -p smoe-report --example multistart_probe -- workflow/e2_regime2.yaml linear 4 0 3 1000 4642 21544 100000
+//!   cargo run --release -p smoe-studies --example multistart_probe -- workflow/e2_regime2.yaml linear 4 0 3 1000 4642 21544 100000
 //!
 //! Arguments: [--gate sigmoid|softmax] config, setting, K, first rep, last rep, then the sample
 //! sizes. The estimator is the config's `lse`, the fit the setting's fit with that gate

@@ -1,6 +1,6 @@
 //! Write the inputs of least-squares units (data, start, box) as raw little-endian f64 files, so
 //! that another implementation (the scipy peer of `make bench`) fits exactly the same problems.
-//! `cargo run --release -p smoe-report --example export_units -- CONFIG SETTING GATE N REPS OUT_DIR`
+//! `cargo run --release -p smoe-studies --example export_units -- CONFIG SETTING GATE N REPS OUT_DIR`
 //! writes OUT_DIR/<setting>_<gate>_n<N>_r<rep>/{meta.json, x.f64, y.f64, start.f64, lower.f64, upper.f64},
 //! then fits each unit with the config's `lse` on the calling thread and writes what the fit did
 //! to rust.json (iterations, evaluations, objective, whether it meets the criterion, wall time),

@@ -1,5 +1,5 @@
 //! How G_bar's L-BFGS fit settles: objective, gradient norm, D3 distance to the longest run, and
-//! time, for a ladder of iteration budgets. `cargo run --release --example gbar_study -- CONFIG SETTING`
+//! time, for a ladder of iteration budgets. `cargo run --release -p smoe-studies --example gbar_study -- CONFIG SETTING`
 use smoe_estimator::{reference_sample, Bounds, LbfgsParams, LmParams};
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::{l2_error, voronoi_loss, LossKind};

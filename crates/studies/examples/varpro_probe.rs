@@ -9,7 +9,7 @@
 //! linear solve on all rows, the Schur complement of the full-sample matrix): its iteration count
 //! is the most variable projection can give, whatever a faster implementation does per iteration.
 //!
-//!   cargo run --release -p smoe-report --example varpro_probe -- workflow/e1_regime1.yaml linear 1000 1 3
+//!   cargo run --release -p smoe-studies --example varpro_probe -- workflow/e1_regime1.yaml linear 1000 1 3
 //!
 //! Results and what they mean: docs/PROTOCOL.md, section 3f.
 #[allow(dead_code)] // shared by the probes: this one needs only `lse_units`
