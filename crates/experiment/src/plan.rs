@@ -280,7 +280,9 @@ impl Experiment {
         }
         check_role(&ck, c, &settings)?;
         let theta_box = c.theta_box.clone();
-        Ok(Experiment { path: path.to_path_buf(), sha256, n_values, init, estimators, inits, theta_box, settings, config })
+        let exp = Experiment { path: path.to_path_buf(), sha256, n_values, init, estimators, inits, theta_box, settings, config };
+        exp.check_live_two_point_experts(&ck)?;
+        Ok(exp)
     }
 
     pub fn id(&self) -> &str {
@@ -334,6 +336,39 @@ impl Experiment {
         let mut id = vec![("experiment", self.stream_key())];
         id.extend_from_slice(parts);
         seed::stream(self.config.seed, &id)
+    }
+
+    /// Thm 3's construction shifts the intercept of an input-independent expert, relu(b*) for
+    /// ReLU experts: where b* <= 0 that expert is zero on the whole input range, both members
+    /// share one regression function and the experiment tests nothing. So the atom must carry a
+    /// live expert, b* > 0 in the drawn truth (GELU is nowhere flat and needs no check).
+    fn check_live_two_point_experts(&self, ck: &Checker) -> Result<(), ExperimentError> {
+        for (i, s) in self.settings.iter().enumerate() {
+            let Some(tp) = &s.two_point else { continue };
+            if tp.construction != Construction::Thm3 || s.recipe.params().expert != smoe_model::Expert::Relu {
+                continue;
+            }
+            let truth = self.truth(i);
+            let live: Vec<usize> = s
+                .recipe
+                .params()
+                .zero_gate_slope
+                .iter()
+                .copied()
+                .filter(|&j| s.recipe.params().zero_expert_slope.contains(&j) && truth.b(j - 1) > 0.0)
+                .collect();
+            if truth.b(tp.atom - 1) <= 0.0 {
+                return Err(ck.invalid(
+                    format!("settings[{i}].truth.two_point.atom"),
+                    format!(
+                        "{} is not allowed: its input-independent ReLU expert relu(b*) is zero on the whole input range (b* = {:.4}), so both members have one regression function (allowed: an atom with a zero gate slope, listed in zero_expert_slope, whose drawn b* > 0: {live:?})",
+                        tp.atom,
+                        truth.b(tp.atom - 1)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The true mixture of a setting (for a two-point setting: the base truth, member one).

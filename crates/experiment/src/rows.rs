@@ -136,6 +136,9 @@ pub enum Quantity {
     ExpertErrSingle,
     /// The expert error with one matching rule for both gates, against the truth G*.
     ExpertErrMatched,
+    /// The contribution error against G* (`smoe_metrics::contribution_error`): no gate
+    /// normalisation moves it.
+    ContributionErr,
     /// ||f_fit - f*||_L2(mu) against the truth whatever the target.
     L2ToTruth,
     /// ||theta_hat - theta_start||: how far the estimator moved.
@@ -144,7 +147,7 @@ pub enum Quantity {
 
 impl Quantity {
     /// Quantities measured on every fit besides its losses, in table order.
-    pub const FIT: [Quantity; 9] = [
+    pub const FIT: [Quantity; 10] = [
         Quantity::L2Error,
         Quantity::ExpertErr,
         Quantity::ParamErrOver,
@@ -152,6 +155,7 @@ impl Quantity {
         Quantity::ExpertErrOver,
         Quantity::ExpertErrSingle,
         Quantity::ExpertErrMatched,
+        Quantity::ContributionErr,
         Quantity::L2ToTruth,
         Quantity::Displacement,
     ];
@@ -182,6 +186,7 @@ impl Quantity {
             Quantity::ExpertErrOver => Some(row.expert_err_over),
             Quantity::ExpertErrSingle => Some(row.expert_err_single),
             Quantity::ExpertErrMatched => Some(row.expert_err_matched),
+            Quantity::ContributionErr => Some(row.contribution_err),
             Quantity::L2ToTruth => Some(row.l2_to_truth),
             Quantity::Displacement => Some(row.displacement),
         }
@@ -201,6 +206,7 @@ impl fmt::Display for Quantity {
             Quantity::ExpertErrOver => f.write_str("expert_err_over"),
             Quantity::ExpertErrSingle => f.write_str("expert_err_single"),
             Quantity::ExpertErrMatched => f.write_str("expert_err_matched"),
+            Quantity::ContributionErr => f.write_str("contribution_err"),
             Quantity::L2ToTruth => f.write_str("l2_to_truth"),
             Quantity::Displacement => f.write_str("displacement"),
         }
@@ -299,6 +305,11 @@ pub struct FitRow {
     /// closest fitted expert in sup norm; the largest over the true experts), against G*.
     #[serde(with = "float")]
     pub expert_err_matched: f64,
+    /// The contribution error against G* (each fitted atom's g h assigned to the closest true
+    /// atom's in L2(mu); the largest L2 error of a true atom's summed cell): no gate
+    /// normalisation moves it.
+    #[serde(with = "float")]
+    pub contribution_err: f64,
     /// ||f_fit - f*||_L2(mu) against the truth, whatever the fit's target.
     #[serde(with = "float")]
     pub l2_to_truth: f64,

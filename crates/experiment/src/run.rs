@@ -8,7 +8,9 @@ use crate::plan::{Experiment, Shard, Unit, UnitInputs};
 use crate::rows::{not_converged, FitRow, Target};
 use rayon::prelude::*;
 use smoe_estimator::{Fit, Termination};
-use smoe_metrics::{atom_errors, canonical_softmax_gauge, l2_error, matched_expert_error, split_atom_errors, voronoi_loss};
+use smoe_metrics::{
+    atom_errors, canonical_softmax_gauge, contribution_error, l2_error, matched_expert_error, split_atom_errors, voronoi_loss,
+};
 use smoe_model::{seed, Gate, Mixture};
 use std::path::Path;
 
@@ -73,6 +75,7 @@ impl<'a> Context<'a> {
         let l2 = l2_error(&mixture, target, x_eval);
         let l2_to_truth = l2_error(&mixture, truth, x_eval);
         let expert_err_matched = matched_expert_error(&mixture, truth, x_eval);
+        let contribution_err = contribution_error(&mixture, truth, x_eval);
         let centre = init.centre(truth, spec.gate, spec.expert, spec.k).expect("validated init");
         let displacement = mixture.theta.iter().zip(&start.theta).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         let active = report.active;
@@ -117,6 +120,7 @@ impl<'a> Context<'a> {
                     expert_err_over: errs[2],
                     expert_err_single: errs[3],
                     expert_err_matched,
+                    contribution_err,
                     l2_to_truth,
                     loss_vs_start: voronoi_loss(kind, &mixture, &centre).total,
                     displacement,

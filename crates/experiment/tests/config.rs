@@ -245,3 +245,16 @@ fn only_descriptive_fields_may_differ_for_a_recertification() {
     let reseeded = SMOKE.replacen("seed: 7", "seed: 8", 1);
     assert!(differs_only_in_description(SMOKE, &reseeded).unwrap_err().contains("seed"));
 }
+
+/// Thm 3's pair on a ReLU expert whose drawn intercept is negative is refused: relu(b*) is zero on
+/// the whole input range, so both members would share one regression function (LB3's former atom 1).
+#[test]
+fn a_dead_relu_expert_in_a_thm3_pair_is_refused() {
+    let lb3 = include_str!("../../../workflow/lb3_lower_bound.yaml");
+    assert!(Experiment::from_str(lb3, Path::new("lb3.yaml")).is_ok());
+    let text = lb3.replace("zero_expert_slope: [4]", "zero_expert_slope: [1]").replace("atom: 4, c: 1.0", "atom: 1, c: 1.0");
+    let err = chain(&Experiment::from_str(&text, Path::new("bad.yaml")).expect_err("a dead expert should be rejected"));
+    for e in ["bad.yaml", "settings[0].truth.two_point.atom", "1 is not allowed", "b* > 0"] {
+        assert!(err.contains(e), "error {err:?} lacks {e:?}");
+    }
+}

@@ -56,7 +56,9 @@ fn write(root: &Path, rel: &str, text: &str) {
 fn fingerprint_covers_exactly_the_result_crates() {
     let dir = tempfile::TempDir::new().unwrap();
     let root = dir.path();
-    let lock = |v: &str| format!("version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"{v}\"\n\n[[package]]\nname = \"smoe-model\"\nversion = \"0.1.0\"\ndependencies = [\n \"serde\",\n]\n");
+    let lock = |v: &str| {
+        format!("version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"{v}\"\n\n[[package]]\nname = \"smoe-model\"\nversion = \"0.1.0\"\ndependencies = [\n \"serde\",\n]\n")
+    };
     write(root, "Cargo.lock", &lock("1.0.0"));
     for k in RESULT_CRATES {
         write(root, &format!("crates/{k}/Cargo.toml"), k);

@@ -71,6 +71,44 @@ pub fn split_atom_errors(errors: &[AtomError]) -> [f64; 4] {
     ]
 }
 
+/// g_i(x) h_i(x) for every atom i (rows) at every input row of `x` (columns): the term atom i
+/// adds to the regression function.
+pub fn contributions(m: &Mixture, x: &[f64]) -> Vec<Vec<f64>> {
+    let d = m.d();
+    let mut out = vec![Vec::with_capacity(x.len() / d.max(1)); m.k()];
+    for p in x.chunks_exact(d) {
+        let g = m.gates_at(p);
+        for (i, o) in out.iter_mut().enumerate() {
+            o.push(g[i] * m.expert_at(i, p));
+        }
+    }
+    out
+}
+
+fn l2_between(u: &[f64], v: &[f64]) -> f64 {
+    (u.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / u.len().max(1) as f64).sqrt()
+}
+
+/// The contribution error, an expert error that no gate normalisation can move: each fitted
+/// atom's contribution g_i h_i is assigned to the true atom whose contribution is closest in
+/// L2(mu) (mu: the rows of `x`), and the error is the largest, over the true atoms, L2(mu) error
+/// of their cell's summed contributions (a cell no fitted atom joins is charged the whole true
+/// contribution). A gate's normalisation (sigmoid values need not sum to one, softmax values
+/// do), the trade of a gate intercept against the scale of a positively homogeneous expert, and
+/// the softmax gauge leave every contribution unchanged, so they leave this error unchanged,
+/// while they move [`matched_expert_error`] (docs/PROTOCOL.md 11c).
+pub fn contribution_error(fitted: &Mixture, truth: &Mixture, x: &[f64]) -> f64 {
+    let (fit, truth) = (contributions(fitted, x), contributions(truth, x));
+    let mut cells: Vec<Vec<f64>> = truth.iter().map(|t| vec![0.0; t.len()]).collect();
+    for c in &fit {
+        let j = (0..truth.len()).min_by(|&a, &b| l2_between(c, &truth[a]).total_cmp(&l2_between(c, &truth[b]))).expect("a truth has atoms");
+        for (s, v) in cells[j].iter_mut().zip(c) {
+            *s += v;
+        }
+    }
+    cells.iter().zip(&truth).map(|(s, t)| l2_between(s, t)).fold(0.0, f64::max)
+}
+
 /// The expert error with one matching rule for every gate: each expert of the truth is matched
 /// to the fitted expert closest to it in sup norm, sup_x |h(x; eta_i) - h(x; eta*_j)| over
 /// [-1, 1]^d (exact for affine experts, the maximum over the evaluation inputs `x` otherwise),

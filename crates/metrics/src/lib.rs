@@ -18,14 +18,14 @@ mod rate;
 mod verdict;
 mod voronoi;
 
-pub use errors::{atom_errors, l2_error, matched_expert_error, split_atom_errors, AtomError};
+pub use errors::{atom_errors, contribution_error, contributions, l2_error, matched_expert_error, split_atom_errors, AtomError};
 pub use floor::FisherFloor;
 pub use rate::{
     compare_power_vs_log_rate, consistent, fit_rate, ols, sample_size_for, summarise, Cell, CellSummary, ModelComparison, RateFit,
     RateMethod, SampleSize,
 };
 pub use verdict::{
-    compare_gates, inverse_log_local_slope, judge_comparison, local_exponent, n_at_level, ClaimKind, ComparativeVerdict, Comparison,
-    SlopeEvidence, Verdict, VerdictRules,
+    compare_curves, compare_gates, inverse_log_local_slope, judge_comparison, local_exponent, n_at_level, ClaimKind, ComparativeVerdict,
+    Comparison, CurveComparison, Resampling, SlopeEvidence, SlopeInterval, Verdict, VerdictRules,
 };
 pub use voronoi::{canonical_softmax_gauge, voronoi_cells, voronoi_loss, LossKind, LossParts, LossValue, VoronoiCells};

@@ -272,24 +272,60 @@ pub fn n_at_level(points: &[(f64, f64)], eps: f64) -> Option<f64> {
     None
 }
 
-/// Compare two gates fitted on the same data. `sigmoid[c]` and `softmax[c]` are the cells of one n
-/// with their losses in the same replication order (replication r of both gates saw the same
-/// sample). The bootstrap resamples replication indices within each n and applies them to both
-/// gates (a paired bootstrap). Slopes are fitted on the upper half of the cells; the levels are
-/// `levels` log-spaced values strictly between the larger of the two curves' smallest means and
-/// the smaller of their largest means, so that both curves cross every level inside the range.
-pub fn compare_gates<R: rand::Rng + ?Sized>(
+/// How the bootstrap of [`compare_curves`] resamples the replications of one n.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resampling {
+    /// Both curves were measured on the same samples (replication r of both saw one sample): the
+    /// same replication indices are applied to both (a paired bootstrap). The cells of one n must
+    /// hold equally many values.
+    Paired,
+    /// The curves were measured on independent samples (each gate under its own truth): each
+    /// side's replications are resampled on their own.
+    Unpaired,
+}
+
+/// A slope with its bootstrap 95% interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlopeInterval {
+    pub slope: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// [`compare_curves`]'s answer: the comparison and each side's own slope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurveComparison {
+    pub comparison: Comparison,
+    pub sigmoid: SlopeInterval,
+    pub softmax: SlopeInterval,
+}
+
+/// Compare two gates' curves. `sigmoid[c]` and `softmax[c]` are the cells of one n (the same n
+/// on both sides, at least four cells, none empty). The bootstrap resamples replication indices
+/// within each n as `resampling` says. Slopes are fitted on the upper half of the cells; the
+/// levels are `levels` log-spaced values strictly between the larger of the two curves' smallest
+/// means and the smaller of their largest means, so that both curves cross every level inside the
+/// range; a level counts only if the point estimate exists and at least 90% of the resamples
+/// reach it too.
+pub fn compare_curves<R: rand::Rng + ?Sized>(
     sigmoid: &[crate::Cell],
     softmax: &[crate::Cell],
     levels: usize,
     n_boot: usize,
+    resampling: Resampling,
     rng: &mut R,
-) -> Option<Comparison> {
+) -> Option<CurveComparison> {
     use rand::RngExt;
     if sigmoid.len() != softmax.len() || sigmoid.len() < 4 {
         return None;
     }
-    if sigmoid.iter().zip(softmax).any(|(a, b)| a.n != b.n || a.losses.len() != b.losses.len() || a.losses.is_empty()) {
+    let usable = |a: &crate::Cell, b: &crate::Cell| {
+        a.n == b.n
+            && !a.losses.is_empty()
+            && !b.losses.is_empty()
+            && (resampling == Resampling::Unpaired || a.losses.len() == b.losses.len())
+    };
+    if !sigmoid.iter().zip(softmax).all(|(a, b)| usable(a, b)) {
         return None;
     }
     let means = |cells: &[crate::Cell], idx: &[Vec<usize>]| -> Vec<(f64, f64)> {
@@ -300,8 +336,8 @@ pub fn compare_gates<R: rand::Rng + ?Sized>(
         let (x, y): (Vec<f64>, Vec<f64>) = half.iter().map(|(n, m)| (n.ln(), m.ln())).unzip();
         crate::ols(&x, &y).1
     };
-    let identity: Vec<Vec<usize>> = sigmoid.iter().map(|c| (0..c.losses.len()).collect()).collect();
-    let (ms, mf) = (means(sigmoid, &identity), means(softmax, &identity));
+    let identity = |cells: &[crate::Cell]| -> Vec<Vec<usize>> { cells.iter().map(|c| (0..c.losses.len()).collect()).collect() };
+    let (ms, mf) = (means(sigmoid, &identity(sigmoid)), means(softmax, &identity(softmax)));
     let lo_of = |m: &[(f64, f64)]| m.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let hi_of = |m: &[(f64, f64)]| m.iter().map(|p| p.1).fold(0.0, f64::max);
     let (bottom, top) = (lo_of(&ms).max(lo_of(&mf)), hi_of(&ms).min(hi_of(&mf)));
@@ -312,15 +348,24 @@ pub fn compare_gates<R: rand::Rng + ?Sized>(
     };
     let log2_ratio =
         |ms: &[(f64, f64)], mf: &[(f64, f64)], e: f64| -> Option<f64> { Some((n_at_level(mf, e)? / n_at_level(ms, e)?).log2()) };
-    let slope_diff = upper_slope(&ms) - upper_slope(&mf);
+    let (slope_s, slope_f) = (upper_slope(&ms), upper_slope(&mf));
     let point: Vec<Option<f64>> = eps.iter().map(|&e| log2_ratio(&ms, &mf, e)).collect();
-    let mut boot_diff = Vec::with_capacity(n_boot);
+    let (mut boot_s, mut boot_f, mut boot_diff) = (Vec::with_capacity(n_boot), Vec::with_capacity(n_boot), Vec::with_capacity(n_boot));
     let mut boot_ratio: Vec<Vec<f64>> = vec![Vec::new(); eps.len()];
+    let draw = |cells: &[crate::Cell], rng: &mut R| -> Vec<Vec<usize>> {
+        cells.iter().map(|c| (0..c.losses.len()).map(|_| rng.random_range(0..c.losses.len())).collect()).collect()
+    };
     for _ in 0..n_boot {
-        let idx: Vec<Vec<usize>> =
-            sigmoid.iter().map(|c| (0..c.losses.len()).map(|_| rng.random_range(0..c.losses.len())).collect()).collect();
-        let (bs, bf) = (means(sigmoid, &idx), means(softmax, &idx));
-        boot_diff.push(upper_slope(&bs) - upper_slope(&bf));
+        let is = draw(sigmoid, rng);
+        let jf = match resampling {
+            Resampling::Paired => is.clone(),
+            Resampling::Unpaired => draw(softmax, rng),
+        };
+        let (bs, bf) = (means(sigmoid, &is), means(softmax, &jf));
+        let (ss, sf) = (upper_slope(&bs), upper_slope(&bf));
+        boot_s.push(ss);
+        boot_f.push(sf);
+        boot_diff.push(ss - sf);
         for (k, &e) in eps.iter().enumerate() {
             if let Some(r) = log2_ratio(&bs, &bf, e) {
                 boot_ratio[k].push(r);
@@ -338,7 +383,6 @@ pub fn compare_gates<R: rand::Rng + ?Sized>(
     let (dl, dh) = interval(&mut boot_diff);
     let mut ratios = Vec::new();
     for (k, &e) in eps.iter().enumerate() {
-        // a level counts only if the point estimate exists and nearly every resample reaches it too
         if let Some(r) = point[k] {
             if boot_ratio[k].len() * 10 >= n_boot * 9 {
                 let (l, h) = interval(&mut boot_ratio[k]);
@@ -346,5 +390,24 @@ pub fn compare_gates<R: rand::Rng + ?Sized>(
             }
         }
     }
-    Some(Comparison { slope_diff, slope_diff_low: dl, slope_diff_high: dh, ratios })
+    let side = |slope: f64, v: &mut Vec<f64>| {
+        let (low, high) = interval(v);
+        SlopeInterval { slope, low, high }
+    };
+    Some(CurveComparison {
+        comparison: Comparison { slope_diff: slope_s - slope_f, slope_diff_low: dl, slope_diff_high: dh, ratios },
+        sigmoid: side(slope_s, &mut boot_s),
+        softmax: side(slope_f, &mut boot_f),
+    })
+}
+
+/// Compare two gates fitted on the same data: [`compare_curves`] with the paired bootstrap.
+pub fn compare_gates<R: rand::Rng + ?Sized>(
+    sigmoid: &[crate::Cell],
+    softmax: &[crate::Cell],
+    levels: usize,
+    n_boot: usize,
+    rng: &mut R,
+) -> Option<Comparison> {
+    compare_curves(sigmoid, softmax, levels, n_boot, Resampling::Paired, rng).map(|c| c.comparison)
 }

@@ -107,3 +107,54 @@ fn n_at_level_interpolates_inside_the_range_only() {
     assert_eq!(n_at_level(&pts, 2.0), None, "below eps before the range starts");
     assert_eq!(n_at_level(&pts, 0.001), None, "never reached");
 }
+
+/// The unpaired bootstrap (each gate under its own truth): sigmoid n^-1/2 against softmax
+/// 0.2 n^-1/4 cross every level in [3.6e-3, 3.2e-2], where n_sig(e) = e^-2 and
+/// n_soft(e) = (e / 0.2)^-4; 10 against 20 replications (the paired one refuses unequal counts).
+#[test]
+fn unpaired_comparison_reads_the_sample_ratio_and_each_side_slope() {
+    let spread = |c: f64, s: f64, reps: usize| -> Vec<Cell> {
+        [1e3, 3e3, 1e4, 3e4, 1e5]
+            .iter()
+            .map(|&n| Cell { n, losses: (0..reps).map(|k| c * n.powf(s) * (1.0 + 0.2 * (k as f64 / reps as f64 - 0.5))).collect() })
+            .collect()
+    };
+    let mut rng = smoe_model::seed::stream(7, &[("test", "unpaired")]);
+    let (sig, soft) = (spread(1.0, -0.5, 10), spread(0.2, -0.25, 20));
+    assert!(compare_curves(&sig, &soft, 3, 200, Resampling::Paired, &mut rng).is_none());
+    let c = compare_curves(&sig, &soft, 3, 200, Resampling::Unpaired, &mut rng).unwrap();
+    assert!((c.sigmoid.slope + 0.5).abs() < 1e-9 && (c.softmax.slope + 0.25).abs() < 1e-9, "{c:?}");
+    assert!(c.sigmoid.low <= c.sigmoid.slope && c.sigmoid.slope <= c.sigmoid.high);
+    assert!((c.comparison.slope_diff + 0.25).abs() < 1e-9);
+    assert_eq!(c.comparison.ratios.len(), 3, "{c:?}");
+    for (e, r, l, h) in &c.comparison.ratios {
+        let expected = -2.0 * e.log2() + 4.0 * 0.2f64.log2();
+        assert!((r - expected).abs() < 0.05, "{e}: {r} against {expected}");
+        assert!(*l > 0.0 && *l <= *r && *r <= *h, "{l} {r} {h}");
+    }
+    assert_eq!(judge_comparison(&c.comparison), ComparativeVerdict::SigmoidBetter);
+    let m = compare_curves(&spread(0.2, -0.25, 10), &spread(1.0, -0.5, 20), 3, 200, Resampling::Unpaired, &mut rng).unwrap();
+    assert_eq!(judge_comparison(&m.comparison), ComparativeVerdict::SoftmaxBetter);
+}
+
+/// The paired mode is compare_gates, draw for draw.
+#[test]
+fn paired_comparison_is_compare_gates() {
+    let (sig, soft) = (curve(1.0, -0.5, 8, 0.05), curve(3.0, -0.5, 8, 0.05));
+    let mut r1 = smoe_model::seed::stream(3, &[("test", "paired")]);
+    let mut r2 = smoe_model::seed::stream(3, &[("test", "paired")]);
+    let a = compare_gates(&sig, &soft, 3, 100, &mut r1).unwrap();
+    let b = compare_curves(&sig, &soft, 3, 100, Resampling::Paired, &mut r2).unwrap();
+    assert_eq!(a, b.comparison);
+}
+
+/// Unpaired curves that share no level are not comparable; too few n give no comparison.
+#[test]
+fn unpaired_curves_that_share_no_level_are_not_comparable() {
+    let mut rng = smoe_model::seed::stream(8, &[("test", "unpaired")]);
+    let c = compare_curves(&curve(1.0, -0.5, 10, 0.1), &curve(100.0, -0.5, 10, 0.1), 3, 100, Resampling::Unpaired, &mut rng).unwrap();
+    assert!(c.comparison.ratios.is_empty());
+    assert_eq!(judge_comparison(&c.comparison), ComparativeVerdict::NotComparable);
+    let short: Vec<Cell> = curve(1.0, -0.5, 10, 0.1).into_iter().take(3).collect();
+    assert!(compare_curves(&short, &short, 3, 10, Resampling::Unpaired, &mut rng).is_none());
+}

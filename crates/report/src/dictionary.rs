@@ -160,7 +160,7 @@ const ESTIMATOR: Column = col(
 );
 const GATE_FIT: Column =
     col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture; with `setting` it names the fit within the config.").one_of(GATES);
-const QUANTITY_TEXT: &str = "The quantity: a loss (`D1`, `D1h`, `D2_r<r>`, `D3`, `Dsoftmax`, `Dsoftmax_r1`), `start:<loss>` (that loss at the starting point), `vs_start:<loss>` (that loss against the split start, `loss_vs_start`), or one of `l2_error`, `expert_err` (the larger of the two expert errors), `param_err_over`, `param_err_single`, `expert_err_over`, `expert_err_single`, `expert_err_matched`, `l2_to_truth`, `displacement` (the columns of fits.parquet).";
+const QUANTITY_TEXT: &str = "The quantity: a loss (`D1`, `D1h`, `D2_r<r>`, `D3`, `Dsoftmax`, `Dsoftmax_r1`), `start:<loss>` (that loss at the starting point), `vs_start:<loss>` (that loss against the split start, `loss_vs_start`), or one of `l2_error`, `expert_err` (the larger of the two expert errors), `param_err_over`, `param_err_single`, `expert_err_over`, `expert_err_single`, `expert_err_matched`, `contribution_err`, `l2_to_truth`, `displacement` (the columns of fits.parquet).";
 
 /// `data/<experiment>/fits.parquet`: one row per fit and loss ([`smoe_experiment::rows::FitRow`]).
 pub const FITS: Table = Table {
@@ -230,6 +230,12 @@ pub const FITS: Table = Table {
             Float64,
             "y",
             "The expert error with one matching rule for both gates, against G*: each true expert matched to the closest fitted expert in sup norm, the largest over the true experts.",
+        ),
+        col(
+            "contribution_err",
+            Float64,
+            "y",
+            "The contribution error against G*: each fitted atom's term g_i(x) h_i(x) assigned to the true atom whose term is closest in L2(mu), the largest L2(mu) error of a true atom's summed cell (a cell no fitted atom joins is charged the whole true term). No gate normalisation, intercept-scale trade of a homogeneous expert or softmax gauge moves it (docs/PROTOCOL.md 11c).",
         ),
         col("l2_to_truth", Float64, "y", "||f_fit - f*||_L2(mu) against the truth, whatever the fit's target."),
         col(

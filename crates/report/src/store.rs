@@ -164,6 +164,7 @@ table!(
         expert_err_over,
         expert_err_single,
         expert_err_matched,
+        contribution_err,
         l2_to_truth,
         loss_vs_start,
         displacement,

@@ -77,6 +77,7 @@ fn fit_row(i: usize) -> FitRow {
         expert_err_over: x(7),
         expert_err_single: x(8),
         expert_err_matched: x(12),
+        contribution_err: x(12) * 0.5,
         l2_to_truth: x(13),
         loss_vs_start: x(14),
         displacement: x(15),

@@ -25,9 +25,10 @@
 use smoe_experiment::paths::Root;
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::{ParamKind, ParamRow};
+use smoe_metrics::contribution_error;
 use smoe_metrics::{compare_gates, judge_comparison, Cell};
 use smoe_model::{seed, Gate};
-use smoe_report::analysis::{contribution_error, contributions, Apart};
+use smoe_report::analysis::Apart;
 use smoe_report::store;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,7 +52,6 @@ fn main() {
             let d = exp.config.d;
             let x: Vec<f64> = exp.eval_inputs(si).into_iter().take(POINTS * d).collect();
             let truth = exp.truth(si);
-            let tc = contributions(&truth, &x, d);
             // (gate, n, rep) -> error, lse fits only
             let mut err: BTreeMap<(&str, u64, u32), f64> = BTreeMap::new();
             let mut groups: BTreeMap<(&str, u64, u32), Vec<&ParamRow>> = BTreeMap::new();
@@ -60,7 +60,7 @@ fn main() {
             }
             for (key, rows) in &groups {
                 let m = store::mixture_from_rows(rows, rows[0].gate, rows[0].expert);
-                err.insert(*key, contribution_error(&contributions(&m, &x, d), &tc));
+                err.insert(*key, contribution_error(&m, &truth, &x));
             }
             let (mut sig, mut soft) = (Vec::new(), Vec::new());
             let (mut lower, mut pairs) = (0, 0);

@@ -5,7 +5,6 @@
 mod budget;
 mod claims;
 mod comparison;
-mod contribution;
 mod convergence;
 mod lower_bound;
 mod own_truth;
@@ -21,10 +20,9 @@ mod verdicts;
 pub use budget::{budget_markdown, budget_pairs, BudgetPair};
 pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
 pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, Apart, GateComparison, COMPARED, COMPARISON_RULE};
-pub use contribution::{contribution_error, contributions};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
-pub use own_truth::{compare_unpaired, own_truth_comparisons, own_truth_markdown, Draws, OwnTruthComparison, OWN_TRUTH_RULE};
+pub use own_truth::{own_truth_comparisons, own_truth_markdown, OwnTruthComparison, OWN_TRUTH_RULE};
 pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};
 pub use rates::{bootstrap_label, min_cells, rates, well_populated, MIN_N_VALUES, MIN_USABLE_SHARE};
 pub use replication::{
@@ -116,7 +114,15 @@ fn usable(r: &FitRow, v: f64) -> bool {
 /// A loss against the fit's own start reads the start's cells, not the target's: the target's
 /// degeneracy does not apply to it.
 pub fn uses_cells(q: Quantity) -> bool {
-    !matches!(q, Quantity::L2Error | Quantity::L2ToTruth | Quantity::ExpertErrMatched | Quantity::Displacement | Quantity::VsStart(_))
+    !matches!(
+        q,
+        Quantity::L2Error
+            | Quantity::L2ToTruth
+            | Quantity::ExpertErrMatched
+            | Quantity::ContributionErr
+            | Quantity::Displacement
+            | Quantity::VsStart(_)
+    )
 }
 
 /// A fit that leaves a Voronoi cell of its target empty (e.g. every atom in one cell).

@@ -271,6 +271,7 @@ impl Curves<'_> {
         let mut panels = Vec::new();
         for s in self.exp.settings.iter().filter(|s| s.has_both_gates()) {
             for (q, what) in [
+                (Quantity::ContributionErr, "contribution error to the truth (no gate normalisation moves it)"),
                 (Quantity::ExpertErrMatched, "expert error to the truth (one matching rule for both gates)"),
                 (Quantity::L2ToTruth, "L2(mu) error of the regression function to f*"),
             ] {

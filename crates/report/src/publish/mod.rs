@@ -434,7 +434,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
                 draw_heatmaps(&maps, &dir.join(format!("phase_diagram_{q}")))?;
             }
         }
-        let intro = format!("Is sigmoid gating more sample efficient than softmax gating? Each cell is a Regime-2 truth (one over-specified atom with a non-zero gate slope) with the given experts and truth gate, at gate-slope variance nu_g (units of 1/d; the paper uses 0.01), fitted by both gates on the same data with the converged least-squares estimator; both are scored against the truth by the same metric. ![expert error](phase_diagram_expert_err_matched.png) ![L2 error](phase_diagram_l2_to_truth.png)\n\n{COMPARISON_RULE}\n");
+        let intro = format!("Is sigmoid gating more sample efficient than softmax gating? Each cell is a Regime-2 truth (one over-specified atom with a non-zero gate slope) with the given experts and truth gate, at gate-slope variance nu_g (units of 1/d; the paper uses 0.01), fitted by both gates on the same data with the converged least-squares estimator; both are scored against the truth by the same metric. ![contribution error](phase_diagram_contribution_err.png) ![expert error](phase_diagram_expert_err_matched.png) ![L2 error](phase_diagram_l2_to_truth.png)\n\n{COMPARISON_RULE}\n");
         write(
             &dir.join("phase_diagram.md"),
             format!("# Phase diagram: where sigmoid gating needs fewer samples\n\n{intro}{text}").as_bytes(),
