@@ -414,6 +414,8 @@ pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &m
     let mut v = vec![0.0f32; CHUNK * np];
     let mut g = vec![0.0f32; nz * np];
     let mut acc = vec![0.0f64; nz * np];
+    // one input row with its constant: x~ = (x, 1)
+    let mut xt = vec![1.0f64; dt];
     let slope_free = spec.expert.has_slope();
     let Workspace { zt, ev, f } = ws;
     for start in (0..n).step_by(CHUNK) {
@@ -435,13 +437,12 @@ pub fn gauss_newton(spec: &Spec, theta: &[f64], x: &[f64], h: &mut [f64], ws: &m
                     q += 1;
                 }
             }
-            let xs = &xc[s * d..(s + 1) * d];
+            xt[..d].copy_from_slice(&xc[s * d..(s + 1) * d]);
             let vs = &mut v[s * np..(s + 1) * np];
             let mut q = 0;
-            for c in 0..dt {
-                let xc_ = if c < d { xs[c] } else { 1.0 };
-                for e in c..dt {
-                    vs[q] = (xc_ * if e < d { xs[e] } else { 1.0 }) as f32;
+            for (c, &xa) in xt.iter().enumerate() {
+                for &xb in &xt[c..] {
+                    vs[q] = (xa * xb) as f32;
                     q += 1;
                 }
             }

@@ -278,7 +278,7 @@ fn empty_tables_round_trip() {
 fn frames_have_one_typed_column_per_field() {
     let df = store::fits_frame(&[fit_row(0), fit_row(1)]).unwrap();
     assert_eq!(df.height(), 2);
-    assert_eq!(df.width(), 42);
+    assert_eq!(df.width(), 43);
     let schema = df.schema();
     assert_eq!(schema.get("experiment"), Some(&DataType::String));
     assert_eq!(schema.get("n"), Some(&DataType::UInt64));
@@ -286,7 +286,7 @@ fn frames_have_one_typed_column_per_field() {
     assert_eq!(schema.get("loss"), Some(&DataType::Float64));
     assert_eq!(schema.get("termination"), Some(&DataType::String));
     assert_eq!(df.get_column_names()[0].as_str(), "experiment");
-    assert_eq!(df.get_column_names()[41].as_str(), "wall_s");
+    assert_eq!(df.get_column_names()[42].as_str(), "wall_s");
     assert_eq!(schema.get("active_gate_slope"), Some(&DataType::UInt32));
     assert_eq!(schema.get("proj_grad_norm"), Some(&DataType::Float64));
 
