@@ -43,6 +43,7 @@ use std::sync::OnceLock;
 
 use crate::error::ReportError;
 use smoe_experiment::fsio::{atomic_write_bytes, atomic_write_path};
+pub use smoe_results::analysis::Heatmap;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -985,24 +986,6 @@ impl GlyphMetrics {
 
 // ---------------------------------------------------------------------------------------------
 // Heatmaps (the phase diagram)
-
-/// A grid of coloured cells: `values[row][column]` (rows are `y_labels`, columns `x_labels`),
-/// each cell coloured by its value on a diverging scale (positive blue, negative orange, NaN
-/// grey) and labelled with `marks[row][column]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Heatmap {
-    pub title: String,
-    pub x_label: String,
-    pub y_label: String,
-    pub x_labels: Vec<String>,
-    pub y_labels: Vec<String>,
-    pub values: Vec<Vec<f64>>,
-    pub marks: Vec<Vec<String>>,
-    /// What the colour means, printed under the grid.
-    pub legend: String,
-    /// |value| at which the colour saturates.
-    pub saturation: f64,
-}
 
 /// Size of one heatmap panel in pixels.
 pub const HEATMAP_SIZE: (u32, u32) = (760, 560);

@@ -1,7 +1,7 @@
-//! Stores, analyses and draws what the experiment crate computes, and runs the `smoe`
-//! subcommands: tidy rows in Parquet (polars), summaries and rates with the claims, sample-size
-//! and sensitivity tables, figures (plotters, embedded font), tables and figures/REPORT.md, the
-//! manifest of every output, the benchmark, and `smoe all`'s staleness check and stages.
+//! Publishes the results of `smoe-results` and runs the `smoe` subcommands: figures (plotters,
+//! embedded font), the figure catalog, the Markdown tables and figures/REPORT.md, the benchmark,
+//! and `smoe all`'s staleness check and stages. The results' modules are re-exported under their
+//! former paths (`smoe_report::store`, `::analysis`, ...).
 //!
 //! ```no_run
 //! use smoe_experiment::paths::Root;
@@ -12,20 +12,10 @@
 //! let figure_files = publish::figures(&exps, &root).unwrap();
 //! ```
 
-pub mod analysis;
 pub mod bench;
 pub mod commands;
-pub mod dictionary;
-mod error;
 pub mod figures;
-pub mod manifest;
-pub mod paper;
-pub mod provenance;
 pub mod publish;
-pub mod rows;
-pub mod stalls;
-pub mod store;
 
-pub use error::{ReportError, Result};
-/// The provenance procedures under their former paths (`smoe_report::recertify`, `::extend`).
-pub use provenance::{extend, recertify};
+pub use smoe_results::{analysis, dictionary, error, extend, manifest, paper, provenance, recertify, rows, stalls, store};
+pub use smoe_results::{ReportError, Result};

@@ -9,10 +9,10 @@ use smoe_experiment::fsio::sha256_file;
 use smoe_experiment::rows::{FitRow, ParamKind, ParamName, ParamRow, Quantity, Target};
 use smoe_metrics::{LossKind, RateMethod};
 use smoe_model::{Expert, Gate};
-use smoe_report::manifest::{format_utc, Manifest, RunInfo, VerifyProblem};
-use smoe_report::rows::{NRange, RateRow};
-use smoe_report::store;
-use smoe_report::ReportError;
+use smoe_results::manifest::{format_utc, Manifest, RunInfo, VerifyProblem};
+use smoe_results::rows::{NRange, RateRow};
+use smoe_results::store;
+use smoe_results::ReportError;
 use tempfile::TempDir;
 
 fn scratch() -> TempDir {

@@ -23,7 +23,7 @@ pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, A
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
 pub use own_truth::{own_truth_comparisons, own_truth_markdown, OwnTruthComparison, OWN_TRUTH_RULE};
-pub use phase::{phase_cells, phase_heatmaps, phase_markdown, PhaseCell};
+pub use phase::{phase_cells, phase_heatmaps, phase_markdown, Heatmap, PhaseCell};
 pub use rates::{bootstrap_label, min_cells, rates, well_populated, MIN_N_VALUES, MIN_USABLE_SHARE};
 pub use replication::{
     best_candidate, candidates, curve_summaries, protocol_search_markdown, replication_markdown, status_rule, summary_markdown,

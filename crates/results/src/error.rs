@@ -72,12 +72,12 @@ impl ReportError {
         matches!(self, ReportError::Experiment(e) if e.is_input()) || matches!(self, ReportError::Extend { .. })
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ReportError {
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ReportError {
         let path = path.into();
         move |source| ReportError::Io { path, source }
     }
 
-    pub(crate) fn csv(path: impl Into<PathBuf>) -> impl FnOnce(csv::Error) -> ReportError {
+    pub fn csv(path: impl Into<PathBuf>) -> impl FnOnce(csv::Error) -> ReportError {
         let path = path.into();
         move |source| ReportError::Csv { path, source }
     }
@@ -87,7 +87,7 @@ pub type Result<T, E = ReportError> = std::result::Result<T, E>;
 
 /// Run `cmd` to completion and return its stdout; `command` names it in the error if it cannot
 /// start or exits unsuccessfully (then with its stderr).
-pub(crate) fn checked_output(cmd: &mut std::process::Command, command: String) -> Result<Vec<u8>> {
+pub fn checked_output(cmd: &mut std::process::Command, command: String) -> Result<Vec<u8>> {
     let out = cmd.output().map_err(|source| ReportError::Child { command: command.clone(), source })?;
     if !out.status.success() {
         return Err(ReportError::ChildFailed { command, stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_string() });

@@ -4,7 +4,6 @@
 
 use super::claims::f2;
 use super::comparison::GateComparison;
-use crate::figures::Heatmap;
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::Quantity;
 use smoe_metrics::ComparativeVerdict;
@@ -148,4 +147,22 @@ pub fn phase_markdown(cells: &[PhaseCell]) -> String {
         );
     }
     s
+}
+
+/// A grid of coloured cells: `values[row][column]` (rows are `y_labels`, columns `x_labels`),
+/// each cell coloured by its value on a diverging scale (positive blue, negative orange, NaN
+/// grey) and labelled with `marks[row][column]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_labels: Vec<String>,
+    pub y_labels: Vec<String>,
+    pub values: Vec<Vec<f64>>,
+    pub marks: Vec<Vec<String>>,
+    /// What the colour means, printed under the grid.
+    pub legend: String,
+    /// |value| at which the colour saturates.
+    pub saturation: f64,
 }
