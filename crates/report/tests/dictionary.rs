@@ -26,7 +26,7 @@ use smoe_report::rows::{NRange, SummaryRow};
 use smoe_report::store;
 use tempfile::TempDir;
 
-const FIX: &str = "describe it in crates/report/src/dictionary.rs, then run `make data-dictionary`";
+const FIX: &str = "describe it in crates/results/src/dictionary.rs, then run `make data-dictionary`";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
