@@ -221,16 +221,7 @@ pub fn write_rates_csv(path: &Path, rates: &[RateRow], verdict: impl Fn(&RateRow
     store::write_csv(path, &TABLE1_HEADER, &rows)
 }
 
-const PAPER_TABLE1: &str = "| quantity | sigmoid gate (this paper) | softmax gate (arXiv 2402.02952) |
-|---|---|---|
-| regression function ‖f_Ĝ − f_G*‖_L2 | (log n / n)^{1/2} (to Ḡ in Regime 2) | (log n / n)^{1/2} |
-| ReLU/GELU experts, Regime 1, over-fitted atoms | n^{-1/4} | n^{-1/4} |
-| ReLU/GELU experts, Regime 1, singly fitted atoms | n^{-1/2} | n^{-1/2} |
-| ReLU/GELU experts, Regime 2 (all atoms) | n^{-1/2} | n^{-1/4} |
-| polynomial/linear experts, Regime 1 | slower than any n^{-c} | 1/log n |
-| polynomial/linear experts, Regime 2 | n^{-1/2} | 1/log n |
-| input-independent experts (a = 0) | 1/log n | 1/log n |
-";
+const PAPER_TABLE1: &str = include_str!("../../text/paper_table1.md");
 
 /// Write figures/table1.md, figures/table1.csv, the claims, convergence, comparison, truth-spread,
 /// lower-bound, replication, protocol-search, phase-diagram and sensitivity tables and
@@ -489,7 +480,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
 /// Largest fraction of the smallest mean D3 by which G_bar may move for D3 to be read as a rate.
 pub const GBAR_SETTLED_FRACTION: f64 = 0.01;
 
-pub const GBAR_RULE: &str = "For every G_bar (the least-squares fit over Theta to a noiseless reference sample, docs/PROTOCOL.md 4): how far it moved in the second half of its iteration budget (drift, D3) against the smallest mean D3 measured against it (any estimator, any n; where every fit of a cell is degenerate, the mean over all of them); the D3 shift between two independent reference samples is shown beside it. *Settled* when the drift is at most 1% of that smallest value. Where a G_bar is not settled, the last column says why, from its own numbers: *projection not unique* when its L2 distance to f* (the square root of its objective) is below 1% of the smallest mean L2 error measured against it, so that f* is reproduced to within what the fits can resolve and a continuum of mixing measures attains the minimum (with k > k* an atom can be switched off); *on the walls of Theta* when entries sit on the box; *still moving* otherwise.";
+pub const GBAR_RULE: &str = include_str!("../../text/gbar_rule.md");
 
 /// The columns of gbar_check.csv the settling table reads.
 #[derive(Clone, Debug, Deserialize)]

@@ -144,7 +144,7 @@ pub fn own_truth_comparisons(exps: &[(&Experiment, &[FitRow])]) -> Vec<OwnTruthC
 }
 
 /// The rule of the own-truth table, in words.
-pub const OWN_TRUTH_RULE: &str = "The paper's own comparison: a sigmoid fit of a sigmoid-gated truth beside a softmax fit of a softmax-gated truth drawn from the same recipe in everything but the gate (expert, scales, which gate slopes are zero; the same d, k*, k, noise and n grid), by the least-squares estimator, each scored against its own truth by the metrics of the same-data comparison. The two sides saw different data and different truths: nothing is paired, and the bootstrap (95%) resamples each side's replications within each n independently. Slopes are fitted on the upper half of the n grid; n(eps) is read at levels both mean curves cross inside the range, and the verdict follows the same-data rule (*sigmoid better* when the interval of log2(n_softmax / n_sigmoid) lies above 0 at every level, *softmax better* when below at every level, *mixed*, *no difference*); where the curves share no level, *not comparable* (there are no pairs to compare fit by fit). This is a comparison of two estimation problems, one per gate, as the paper's title compares them; a difference may come from the truths as much as from the gates, which the same-data table above rules out and this one does not.";
+pub const OWN_TRUTH_RULE: &str = include_str!("../../text/own_truth_rule.md");
 
 /// The own-truth table.
 pub fn own_truth_markdown(rows: &[OwnTruthComparison]) -> String {
