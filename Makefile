@@ -27,12 +27,14 @@ PHASE   := $(sort $(wildcard workflow/phase_*.yaml))
 .PHONY: all phase build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables data-dictionary data-dictionary-check verify clean smoke dist dist-test cluster-test
 
 all: build
+	bash workflow/resume_journals.sh
 	$(SMOE) data-dictionary
 	$(SMOE) all $(CONFIGS) --report-with $(PHASE)
 
 # the phase diagram over gate scale x expert x truth gate (figures/phase_diagram.md): simulated
 # here only; `make all` reports it when its results are current
 phase: build
+	bash workflow/resume_journals.sh
 	$(SMOE) all $(PHASE) --report-with $(CONFIGS)
 
 build:
