@@ -12,6 +12,11 @@ use polars_io::SerReader;
 use std::collections::BTreeMap;
 
 type Key = (String, String, u64, u32);
+/// One unit fitted by both versions: objective old and new, iterations old and new, converged
+/// old and new, its n.
+type Pair = (f64, f64, u64, u64, bool, bool, u64);
+/// One curve's (n, mean) points, old and new.
+type Curves = (Vec<(u64, f64)>, Vec<(u64, f64)>);
 
 struct Side {
     /// (setting, gate_fit, n, rep) -> (objective, iterations, converged)
@@ -64,7 +69,7 @@ fn main() {
     println!("# {} against {} ({})\n", args[1], args[0], args[2]);
     println!("| setting / fit | units | iterations old -> new | converged old -> new | new objective below old | within +1 sd of old (sd = sqrt(2/n) relative) | median new/old - 1 | largest new/old - 1 |");
     println!("|---|---|---|---|---|---|---|---|");
-    let mut groups: BTreeMap<(String, String), Vec<(f64, f64, u64, u64, bool, bool, u64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Pair>> = BTreeMap::new();
     for (k, &(mo, io, co)) in &old.fits {
         if let Some(&(mn, inew, cn)) = new.fits.get(k) {
             groups.entry((k.0.clone(), k.1.clone())).or_default().push((mo, mn, io, inew, co, cn, k.2));
@@ -86,7 +91,7 @@ fn main() {
     }
     println!("\n| setting / fit | quantity | mean at n_max old -> new | upper-half slope old -> new |");
     println!("|---|---|---|---|");
-    let mut curves: BTreeMap<(String, String, String), (Vec<(u64, f64)>, Vec<(u64, f64)>)> = BTreeMap::new();
+    let mut curves: BTreeMap<(String, String, String), Curves> = BTreeMap::new();
     for (k, vo) in &old.losses {
         if let Some(vn) = new.losses.get(k) {
             let c = curves.entry((k.0.clone(), k.1.clone(), k.2.clone())).or_default();
@@ -95,7 +100,7 @@ fn main() {
         }
     }
     for ((st, g, q), (o, n)) in &curves {
-        if o.len() < 4 || o.iter().chain(n).any(|p| !(p.1 > 0.0)) {
+        if o.len() < 4 || o.iter().chain(n).any(|p| p.1.is_nan() || p.1 <= 0.0) {
             continue;
         }
         println!(
