@@ -2,12 +2,13 @@
 //! crate), merge into Parquet, rates, figures, tables, manifest. `smoe all` decides what is stale
 //! here. Status lines go to stderr; listings and reports to stdout.
 
-use crate::analysis::{rates, summary};
+use crate::analysis::{comparisons, rates, summary};
+use crate::dictionary::COMPARISONS;
 use crate::error::{ReportError, Result};
 use crate::manifest::{verify, write_manifest};
 use crate::provenance::records::mark_current;
 use crate::publish;
-use crate::rows::{RateRow, SummaryRow};
+use crate::rows::{ComparisonRow, RateRow, SummaryRow};
 use crate::store;
 use indicatif::{ProgressBar, ProgressStyle};
 use smoe_experiment::fsio::sha256_bytes;
@@ -97,6 +98,16 @@ pub fn write_rates(exp: &Experiment, paths: &Paths) -> Result<(Vec<SummaryRow>, 
     store::write_csv(&paths.summary(), &SummaryRow::HEADER, &sum)?;
     let r = rates(exp, &fits);
     store::write_rates(&paths.rates(), &r)?;
+    // the same-data gate comparisons, typed (figures/sample_complexity.md prints them)
+    let rows: Vec<ComparisonRow> = comparisons(exp, &fits).iter().flat_map(|c| c.rows()).collect();
+    let path = paths.data().join(COMPARISONS.file);
+    if rows.is_empty() {
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(ReportError::io(&path))?;
+        }
+    } else {
+        store::write_csv(&path, &ComparisonRow::HEADER, &rows)?;
+    }
     Ok((sum, r))
 }
 

@@ -20,9 +20,9 @@ use smoe_metrics::RateMethod;
 use smoe_model::{Gate, EXPERT_NAMES};
 use smoe_report::commands;
 use smoe_report::dictionary::{
-    self, Column, ColumnType, Format, Table, FITS, FLOOR, GBAR_CHECK, PAIR_CHECK, PARAMS, RATES, SUMMARY, TABLES,
+    self, Column, ColumnType, Format, Table, COMPARISONS, FITS, FLOOR, GBAR_CHECK, PAIR_CHECK, PARAMS, RATES, SUMMARY, TABLES,
 };
-use smoe_report::rows::{NRange, SummaryRow};
+use smoe_report::rows::{ComparisonRow, NRange, SummaryRow};
 use smoe_report::store;
 use tempfile::TempDir;
 
@@ -135,7 +135,8 @@ fn csv_headers_the_store_writes_are_the_dictionary_columns() {
     store::write_csv::<GbarCheckRow>(&path(&GBAR_CHECK), &GbarCheckRow::HEADER, &[]).unwrap();
     store::write_csv::<FloorRow>(&path(&FLOOR), &FloorRow::HEADER, &[]).unwrap();
     store::write_csv::<PairRow>(&path(&PAIR_CHECK), &PairRow::HEADER, &[]).unwrap();
-    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK] {
+    store::write_csv::<ComparisonRow>(&path(&COMPARISONS), &ComparisonRow::HEADER, &[]).unwrap();
+    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS] {
         assert_eq!(t.format, Format::Csv);
         let (header, records) = csv_records(&path(t));
         assert!(records.is_empty());

@@ -528,8 +528,45 @@ pub const PAIR_CHECK: Table = Table {
     ],
 };
 
+/// `data/<experiment>/comparisons.csv`: the same-data comparison of the two gates ([`crate::rows::ComparisonRow`]).
+pub const COMPARISONS: Table = Table {
+    file: "comparisons.csv",
+    format: Format::Csv,
+    row: "ComparisonRow",
+    source: "crates/results/src/rows.rs",
+    written_by: "smoe rates",
+    only_when: "a setting is fitted by both gates (sigmoid and softmax) on the same data",
+    in_git: true,
+    one_row_per: "gate comparison (setting, estimator, quantity) and common error level",
+    key: &["setting", "estimator", "quantity", "level"],
+    about: "The sigmoid and the softmax fit of one setting, fitted to the same samples from the same start by the same estimator and scored against the truth by the same metric, compared by the sample size each needs to reach a common error level: the typed form of the comparison tables of figures/sample_complexity.md and figures/phase_diagram.md (the rule is written above them). Intervals are a paired bootstrap (95%).",
+    columns: &[
+        EXPERIMENT,
+        SETTING,
+        ESTIMATOR,
+        col("quantity", Text, NO_UNIT, "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet)."),
+        col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(&[
+            "sigmoid better",
+            "softmax better",
+            "no difference",
+            "mixed",
+            "not comparable (no common error level in range)",
+        ]),
+        col("slope_diff", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n), sigmoid minus softmax."),
+        col("slope_diff_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        col("slope_diff_high", Scientific(6), NO_UNIT, "High end."),
+        col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns), and the comparison is judged pair by pair."),
+        col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges."),
+        col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where sigmoid needs fewer samples."),
+        col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        col("log2_ratio_high", Scientific(6), NO_UNIT, "High end."),
+        col("sigmoid_lower", Integer, "fits", "Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's."),
+        col("pairs", Integer, "fits", "Paired fits (all n)."),
+    ],
+};
+
 /// Every table, in the order of DATA.md.
-pub const TABLES: [&Table; 7] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK];
+pub const TABLES: [&Table; 8] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS];
 
 /// The Python example of DATA.md (run on a smoke run's fits.parquet by `make data-dictionary-check`).
 pub const PYTHON_EXAMPLE: &str = r#"import pandas as pd  # with pyarrow installed

@@ -215,6 +215,7 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
             p.gbar_check(),
             p.floor(),
             p.pair_check(),
+            p.data().join(crate::dictionary::COMPARISONS.file),
             record,
             stalls,
             extended,

@@ -165,3 +165,56 @@ impl SummaryRow {
         "mean_all",
     ];
 }
+
+/// One row per same-data gate comparison and common error level; a row of comparisons.csv. A
+/// comparison whose curves share no level in range has one row with `level` 0 (and NaN in the
+/// level's columns): it is judged pair by pair (`sigmoid_lower` of `pairs`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComparisonRow {
+    pub experiment: String,
+    pub setting: String,
+    pub estimator: String,
+    pub quantity: Quantity,
+    /// The verdict of the comparison (the same on each of its rows).
+    pub verdict: String,
+    #[serde(serialize_with = "sci6")]
+    pub slope_diff: f64,
+    #[serde(serialize_with = "sci6")]
+    pub slope_diff_low: f64,
+    #[serde(serialize_with = "sci6")]
+    pub slope_diff_high: f64,
+    /// 1, 2, ...: the common level, from the largest error down; 0: no common level.
+    pub level: u32,
+    #[serde(serialize_with = "sci6")]
+    pub eps: f64,
+    #[serde(serialize_with = "sci6")]
+    pub log2_ratio: f64,
+    #[serde(serialize_with = "sci6")]
+    pub log2_ratio_low: f64,
+    #[serde(serialize_with = "sci6")]
+    pub log2_ratio_high: f64,
+    /// Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's.
+    pub sigmoid_lower: usize,
+    pub pairs: usize,
+}
+
+impl ComparisonRow {
+    /// The columns of comparisons.csv.
+    pub const HEADER: [&'static str; 15] = [
+        "experiment",
+        "setting",
+        "estimator",
+        "quantity",
+        "verdict",
+        "slope_diff",
+        "slope_diff_low",
+        "slope_diff_high",
+        "level",
+        "eps",
+        "log2_ratio",
+        "log2_ratio_low",
+        "log2_ratio_high",
+        "sigmoid_lower",
+        "pairs",
+    ];
+}

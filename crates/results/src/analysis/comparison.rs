@@ -29,6 +29,39 @@ pub struct GateComparison {
     pub verdict: ComparativeVerdict,
     /// Where the two mean curves share no error level in range: how they lie apart.
     pub apart: Option<Apart>,
+    /// Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's, of all
+    /// pairs (counted for every comparison, whether or not the curves share a level).
+    pub sigmoid_lower: usize,
+    pub pairs: usize,
+}
+
+impl GateComparison {
+    /// Its rows of comparisons.csv: one per common level, or one with level 0 if none.
+    pub fn rows(&self) -> Vec<crate::rows::ComparisonRow> {
+        let c = &self.comparison;
+        let row = |level: u32, (eps, r, lo, hi): (f64, f64, f64, f64)| crate::rows::ComparisonRow {
+            experiment: self.experiment.clone(),
+            setting: self.setting.clone(),
+            estimator: self.estimator.clone(),
+            quantity: self.quantity,
+            verdict: self.verdict.label().to_string(),
+            slope_diff: c.slope_diff,
+            slope_diff_low: c.slope_diff_low,
+            slope_diff_high: c.slope_diff_high,
+            level,
+            eps,
+            log2_ratio: r,
+            log2_ratio_low: lo,
+            log2_ratio_high: hi,
+            sigmoid_lower: self.sigmoid_lower,
+            pairs: self.pairs,
+        };
+        if c.ratios.is_empty() {
+            vec![row(0, (f64::NAN, f64::NAN, f64::NAN, f64::NAN))]
+        } else {
+            c.ratios.iter().enumerate().map(|(i, &t)| row(i as u32 + 1, t)).collect()
+        }
+    }
 }
 
 /// Two curves that share no error level in the measured range: one lies wholly below the other,
@@ -115,7 +148,9 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
                     ],
                 );
                 let Some(c) = compare_gates(&sig, &soft, LEVELS, exp.config.rates.n_boot, &mut rng) else { continue };
-                let apart = c.ratios.is_empty().then(|| Apart::of(&sig, &soft));
+                let all = Apart::of(&sig, &soft);
+                let (sigmoid_lower, pairs) = (all.sigmoid_lower, all.pairs);
+                let apart = c.ratios.is_empty().then_some(all);
                 let verdict = match &apart {
                     Some(a) => a.verdict(),
                     None => judge_comparison(&c),
@@ -128,6 +163,8 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
                     comparison: c,
                     verdict,
                     apart,
+                    sigmoid_lower,
+                    pairs,
                 });
             }
         }
@@ -240,6 +277,8 @@ mod tests {
             comparison,
             verdict,
             apart: None,
+            sigmoid_lower: 0,
+            pairs: 0,
         }
     }
 
