@@ -232,9 +232,64 @@ const TRUTH_SPREAD_INTRO: &str = include_str!("../../text/truth_spread_intro.md"
 const LOWER_BOUND_INTRO: &str = include_str!("../../text/lower_bound_intro.md");
 const REPORT_SENSITIVITY: &str = include_str!("../../text/report_sensitivity.md");
 
+/// What the pages read: the loaded results sorted by role, and what several pages share.
+struct Inputs<'a> {
+    root: &'a Root,
+    dir: std::path::PathBuf,
+    all: Vec<(&'a Experiment, &'a Results)>,
+    main: Vec<(&'a Experiment, &'a Results)>,
+    search: Vec<(&'a Experiment, &'a Results)>,
+    truths: Vec<(&'a Experiment, &'a Results)>,
+    lower: Vec<(&'a Experiment, &'a Results)>,
+    phase: Vec<(&'a Experiment, &'a Results)>,
+    main_exps: Vec<Experiment>,
+    main_rates: Vec<RateRow>,
+    truth_exps: Vec<Experiment>,
+    truth_rates: Vec<RateRow>,
+    lower_exps: Vec<Experiment>,
+    spread: crate::analysis::TruthSpread,
+    lb_rows: Vec<crate::analysis::LowerBoundRow>,
+    lb_tables: String,
+    comps: Vec<GateComparison>,
+    unsettled: crate::analysis::Unsettled,
+}
+
+impl Inputs<'_> {
+    /// The verdict beside a rate: the claims table's for the same curve (one rule).
+    fn verdict_of(&self, r: &RateRow) -> String {
+        if self.lower_exps.iter().any(|e| e.id() == r.experiment) {
+            "lower-bound experiment: see claims.md".into()
+        } else {
+            rate_row_verdict(&self.main_exps, r, &self.main_rates, &self.spread, "–")
+        }
+    }
+}
+
+/// A page's output: files of figures/ (name, text) and the section it adds to REPORT.md.
+#[derive(Default)]
+struct Page {
+    files: Vec<(&'static str, String)>,
+    report: Option<String>,
+}
+
+/// The pages, in REPORT.md's order. A new table is one function here and one entry in this list;
+/// a page that does not apply to the experiments given returns an empty `Page`.
+const PAGES: [fn(&Inputs<'_>) -> Result<Page>; 10] = [
+    table1_page,
+    claims_page,
+    sample_complexity_page,
+    convergence_page,
+    run_times_page,
+    truth_spread_page,
+    lower_bound_page,
+    replication_page,
+    phase_page,
+    sensitivity_page,
+];
+
 /// Write figures/table1.md, figures/table1.csv, the claims, convergence, comparison, truth-spread,
 /// lower-bound, replication, protocol-search, phase-diagram and sensitivity tables and
-/// figures/REPORT.md. Each table is written only when the experiments it reads are given.
+/// figures/REPORT.md ([`PAGES`]). Each table is written only when the experiments it reads are given.
 pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     let dir = root.figures_dir();
     std::fs::create_dir_all(&dir).map_err(ReportError::io(&dir))?;
@@ -255,31 +310,8 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     let main_rates: Vec<RateRow> = main.iter().flat_map(|(_, l)| l.rates.iter().cloned()).collect();
     let truth_rates: Vec<RateRow> = truths.iter().flat_map(|(_, l)| l.rates.iter().cloned()).collect();
     let truth_exps: Vec<Experiment> = truths.iter().map(|(e, _)| (*e).clone()).collect();
-
-    let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
-    r.push_str(REPORT_PREAMBLE);
-    r.push_str(REPORT_PROTOCOL);
-
     let spread = truth_spread(&truth_exps, &truth_rates);
-    // every verdict beside a rate is the claims table's for the same curve (one rule)
     let lower_exps: Vec<Experiment> = lower.iter().map(|(e, _)| (*e).clone()).collect();
-    let verdict_of = |r: &RateRow| -> String {
-        if lower_exps.iter().any(|e| e.id() == r.experiment) {
-            "lower-bound experiment: see claims.md".into()
-        } else {
-            rate_row_verdict(&main_exps, r, &main_rates, &spread, "–")
-        }
-    };
-    if !main.is_empty() {
-        let t1_rates: Vec<RateRow> = main_rates.iter().chain(lower.iter().flat_map(|(_, l)| l.rates.iter())).cloned().collect();
-        let mut t1 = String::from("# Table 1: claimed rates and measured slopes\n\nThe paper's Table 1 (rates up to log factors; an expert rate is the rate of sup_x |h(x; η̂) − h(x; η*)|):\n\n");
-        t1.push_str(PAPER_TABLE1);
-        t1.push_str(TABLE1_MEASURED);
-        t1.push_str(&rates_markdown(&t1_rates, verdict_of));
-        write(&dir.join("table1.md"), t1.as_bytes())?;
-        write_rates_csv(&dir.join("table1.csv"), &t1_rates, verdict_of)?;
-    }
-
     let mut lb_rows = Vec::new();
     let mut lb_tables = String::new();
     for (exp, l) in &lower {
@@ -296,169 +328,40 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
             }
         }
     }
-    if !main.is_empty() {
-        let claims = claims_markdown(&main_exps, &main_rates, &spread, &lb_rows, &unsettled);
-        let mut c = format!("# Claims of the paper against the data\n\n{claims}");
-        if !comps.is_empty() {
-            let _ = write!(
-                c,
-                "\n## The comparative claim (sigmoid needs fewer samples than softmax)\n\n{COMPARISON_RULE}\n\n{}",
-                comparison_markdown(&comps)
-            );
+    let input = Inputs {
+        root,
+        dir: dir.clone(),
+        all: all.clone(),
+        main,
+        search,
+        truths,
+        lower,
+        phase,
+        main_exps,
+        main_rates,
+        truth_exps,
+        truth_rates,
+        lower_exps,
+        spread,
+        lb_rows,
+        lb_tables,
+        comps,
+        unsettled,
+    };
+
+    let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
+    r.push_str(REPORT_PREAMBLE);
+    r.push_str(REPORT_PROTOCOL);
+    for page in PAGES {
+        let Page { files, report } = page(&input)?;
+        for (name, text) in files {
+            write(&dir.join(name), text.as_bytes())?;
         }
-        write(&dir.join("claims.md"), c.as_bytes())?;
-        r.push_str(REPORT_CLAIMS);
-        r.push_str(&claims);
-        r.push('\n');
-    }
-    if !comps.is_empty() {
-        let mut text = comparison_markdown(&comps);
-        // the same comparison on every truth draw of the truth-variability experiments
-        let draws: Vec<(String, GateComparison)> = truths
-            .iter()
-            .filter_map(|(e, l)| Some((base_of(e)?.to_string(), comparisons(e, &l.fits))))
-            .flat_map(|(b, cs)| cs.into_iter().map(move |c| (b.clone(), c)))
-            .collect();
-        if !draws.is_empty() {
-            let _ = write!(
-                text,
-                "\n### Across truth draws\n\nThe same comparison, by the same rule, on each of the truth draws of the truth-variability experiments (five draws of the experiment's recipe, four replications each at five n: fewer pairs, so wider intervals than on the experiment's own truth); the per-draw rows follow the tally.\n\n{}\n{}",
-                across_truths_markdown(&comps, &draws),
-                comparison_markdown(&draws.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>())
-            );
-        }
-        // the paper's own comparison: each gate under a truth of its own gate (main experiments
-        // and the phase diagram, which hold both truth gates of one recipe)
-        let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> =
-            main.iter().chain(&phase).map(|(e, l)| (*e, l.fits.as_slice())).collect();
-        let own = own_truth_comparisons(&record);
-        if !own.is_empty() {
-            let _ = write!(
-                text,
-                "\n## The paper's own comparison: each gate under its own truth\n\n{OWN_TRUTH_RULE}\n\n{}",
-                own_truth_markdown(&own)
-            );
-        }
-        write(
-            &dir.join("sample_complexity.md"),
-            format!("# Sigmoid against softmax gating on the same data\n\n{COMPARISON_RULE}\n\n{text}").as_bytes(),
-        )?;
-        let _ = write!(r, "\n## Sigmoid against softmax gating (the comparative claim)\n\n{COMPARISON_RULE}\n\n{text}\n");
-    }
-    // a budget check runs its family's fits with another cap on purpose: its fits are compared
-    // in its own section, neither counted against the target nor analysed for stalls
-    let counted: Vec<_> = all.iter().filter(|(e, _)| e.config.role != Role::BudgetCheck).collect();
-    let conv: Vec<_> = counted.iter().flat_map(|(e, l)| convergence(e, &l.fits)).collect();
-    if !conv.is_empty() {
-        let mut stalled = Vec::new();
-        for (e, l) in &counted {
-            let rows = crate::stalls::stalls(e, &root.paths(e), &l.fits)?;
-            if !rows.is_empty() {
-                stalled.push((e.id().to_string(), rows));
-            }
-        }
-        // each experiment's budget, and how it was extended (smoe extend-budget) if it was
-        let mut budgets = std::collections::BTreeMap::new();
-        for (e, _) in &counted {
-            let Some(cap) = e.estimators.iter().filter(|(_, est)| est.is_bounded()).filter_map(|(_, est)| est.max_iters()).max() else {
-                continue;
-            };
-            let text = match crate::provenance::extend::current_record(&root.paths(e)) {
-                Some(r) => format!(
-                    "{cap} ({} of {} units carried from the {}-iteration run, {} rerun: docs/PROTOCOL.md 13b)",
-                    r.units_carried,
-                    r.units_total,
-                    r.budgets.iter().map(|b| b.old_max_iters).max().unwrap_or(0),
-                    r.units_to_run
-                ),
-                None => cap.to_string(),
-            };
-            budgets.insert(e.id().to_string(), text);
-        }
-        let mut text = convergence_markdown(&conv, &stalled, &budgets);
-        for (check, l) in all.iter().filter(|(e, _)| e.config.role == Role::BudgetCheck) {
-            let Some((base, bl)) = all.iter().find(|(e, _)| e.id() == check.stream_key() && e.config.role == Role::Main) else { continue };
-            let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
-            text.push_str(&budget_markdown(base.id(), check.id(), cap, &budget_pairs(&bl.fits, &l.fits)));
-        }
-        write(&dir.join("convergence.md"), format!("# Convergence of the least-squares fits\n\n{text}").as_bytes())?;
-        let _ = write!(r, "\n## Convergence of the least-squares fits\n\n{text}\n");
-    }
-    let times: Vec<_> = all.iter().flat_map(|(e, l)| run_times(e, &l.fits)).collect();
-    if !times.is_empty() {
-        let text = run_times_markdown(&times, REFERENCE_CORES);
-        write(&dir.join("run_times.md"), format!("# What the results cost to compute\n\n{text}").as_bytes())?;
-    }
-    if !truths.is_empty() && !main.is_empty() {
-        let text = spread_markdown(&main_exps, &truth_exps, &main_rates.iter().chain(&truth_rates).cloned().collect::<Vec<_>>());
-        let intro = TRUTH_SPREAD_INTRO;
-        write(&dir.join("truth_spread.md"), format!("# The headline slopes across truth draws\n\n{intro}\n\n{text}").as_bytes())?;
-        let _ = write!(r, "\n## Across truth draws\n\n{intro}\n\n{text}\n");
-    }
-    if !lower.is_empty() {
-        let intro = LOWER_BOUND_INTRO;
-        write(&dir.join("lower_bound.md"), format!("# The lower-bound experiments\n\n{intro}\n{lb_tables}").as_bytes())?;
-        let _ = write!(r, "\n## The lower-bound experiments\n\n{intro}\n{lb_tables}\n");
-    }
-    let paper = reported(root)?;
-    if !paper.is_empty() && !main.is_empty() {
-        let main_in: Vec<(&Experiment, &[SummaryRow], &[RateRow], &[smoe_experiment::rows::FloorRow])> =
-            main.iter().map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice(), l.floors.as_slice())).collect();
-        let search_in: Vec<(&Experiment, &[SummaryRow], &[RateRow])> =
-            search.iter().map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice())).collect();
-        let text = replication_markdown(&paper, &main_in, &search_in);
-        // the same curves drawn (figures/overlay.png), where `smoe figures` draws them
-        let (spec, drawn) = overlay::figure(&paper, &all);
-        let (figure_md, figure_note) = match spec.caption.as_deref().filter(|_| !drawn.is_empty()) {
-            Some(caption) => (
-                format!("![{caption}]({}.png)\n\n*{caption}.*\n\n", spec.stem),
-                format!(" The figure [{}.png]({}.png) draws the same curves, one panel per paper curve.", spec.stem, spec.stem),
-            ),
-            None => (String::new(), String::new()),
-        };
-        write(&dir.join("replication.md"), format!("# The paper's curves beside ours\n\nThe paper's numbers: workflow/paper/reported.csv (how they were read: workflow/paper/README.md). Ours: the experiment that replicates each panel, by each estimator and each reading of its loss; the Cramér-Rao floor (data/<experiment>/floor.csv) is the smallest mean loss an unbiased estimator of the fitted parameters could reach at that n.{figure_note}\n\n{text}").as_bytes())?;
-        let _ = write!(r, "\n## The paper's curves beside ours\n\n{figure_md}{text}\n");
-        if !search.is_empty() {
-            let ps = protocol_search_markdown(&paper, &search_in);
-            write(&dir.join("protocol_search.md"), format!("# Protocol search: which reading of the paper's SGD reproduces its curves?\n\nEvery candidate of the grid (batch size 32, 256 or the whole sample; initial noise sd 0, 1e-4, 1e-3 or 1e-2; the split atom's mass shared or copied) run on the data of E1-E3 (PS1-PS3), scored against the panel's target and, for Regime 2 panels, against the split start the fits begin from.\n\n{}\n{ps}", crate::analysis::status_rule()).as_bytes())?;
+        if let Some(section) = report {
+            r.push_str(&section);
         }
     }
-    if !phase.is_empty() {
-        let per: Vec<(&Experiment, Vec<GateComparison>)> = phase.iter().map(|(e, l)| (*e, comparisons(e, &l.fits))).collect();
-        let mut text = String::new();
-        for q in crate::analysis::COMPARED {
-            let cells = phase_cells(&per, q);
-            let _ = write!(text, "\n### {q}\n\n{}", phase_markdown(&cells));
-            let maps = phase_heatmaps(&cells, &q.to_string());
-            if !maps.is_empty() {
-                draw_heatmaps(&maps, &dir.join(format!("phase_diagram_{q}")))?;
-            }
-        }
-        let intro = format!("Is sigmoid gating more sample efficient than softmax gating? Each cell is a Regime-2 truth (one over-specified atom with a non-zero gate slope) with the given experts and truth gate, at gate-slope variance nu_g (units of 1/d; the paper uses 0.01), fitted by both gates on the same data with the converged least-squares estimator; both are scored against the truth by the same metric. ![contribution error](phase_diagram_contribution_err.png) ![expert error](phase_diagram_expert_err_matched.png) ![L2 error](phase_diagram_l2_to_truth.png)\n\n{COMPARISON_RULE}\n");
-        write(
-            &dir.join("phase_diagram.md"),
-            format!("# Phase diagram: where sigmoid gating needs fewer samples\n\n{intro}{text}").as_bytes(),
-        )?;
-        let _ = write!(r, "\n## Phase diagram\n\n{intro}{text}\n");
-    }
-    if !main.is_empty() {
-        let sensitivity = sensitivity_markdown(&main_exps, &main_rates);
-        write(
-            &dir.join("sensitivity.md"),
-            format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}").as_bytes(),
-        )?;
-        let main_loaded: Vec<Results> = main.iter().map(|(_, l)| (*l).clone()).collect();
-        let settling = gbar_settling_markdown(&main_exps, &main_loaded, root)?;
-        if !settling.is_empty() {
-            r.push_str("\n## Is G_bar settled?\n\n");
-            r.push_str(GBAR_RULE);
-            r.push_str("\n\n");
-            r.push_str(&settling);
-        }
-        r.push_str(REPORT_SENSITIVITY);
-        r.push_str(&sensitivity);
-    }
-    for (exp, l) in main.iter().chain(&lower) {
+    for (exp, l) in input.main.iter().chain(&input.lower) {
         let _ = writeln!(
             r,
             "\n## {}: {}\n\nReproduces: {}. Config: `{}`.\n",
@@ -472,7 +375,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
                 let _ = writeln!(r, "![{caption}]({}.png)\n\n*{caption}.*\n", spec.stem);
             }
         }
-        r.push_str(&rates_markdown(&l.rates, verdict_of));
+        r.push_str(&rates_markdown(&l.rates, |x| input.verdict_of(x)));
         r.push('\n');
         let per_fit = || l.sum.iter().filter(|s| s.quantity == Quantity::L2Error);
         let nc: usize = per_fit().map(|s| s.not_converged).sum();
@@ -480,10 +383,236 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         let em: usize = per_fit().map(|s| s.empty_cells).sum();
         let _ = writeln!(r, "Fits that stopped before their convergence test: {nc}; fits excluded from rates (diverged or non-finite): {ex}; fits leaving a Voronoi cell empty (left out of the cell-based quantities): {em}. Per-cell counts: `data/{}/summary.csv`.\n", exp.id());
     }
-    if !main.is_empty() {
+    if !input.main.is_empty() {
         write(&dir.join("REPORT.md"), r.as_bytes())?;
     }
     Ok(())
+}
+
+/// figures/table1.md and table1.csv: every claimed rate beside the measured slopes.
+fn table1_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.main.is_empty() {
+        return Ok(Page::default());
+    }
+    let t1_rates: Vec<RateRow> = i.main_rates.iter().chain(i.lower.iter().flat_map(|(_, l)| l.rates.iter())).cloned().collect();
+    let mut t1 = String::from("# Table 1: claimed rates and measured slopes\n\nThe paper's Table 1 (rates up to log factors; an expert rate is the rate of sup_x |h(x; η̂) − h(x; η*)|):\n\n");
+    t1.push_str(PAPER_TABLE1);
+    t1.push_str(TABLE1_MEASURED);
+    t1.push_str(&rates_markdown(&t1_rates, |x| i.verdict_of(x)));
+    write_rates_csv(&i.dir.join("table1.csv"), &t1_rates, |x| i.verdict_of(x))?;
+    Ok(Page { files: vec![("table1.md", t1)], report: None })
+}
+
+/// figures/claims.md: every claim judged by the rule of its kind, and the comparative claim.
+fn claims_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.main.is_empty() {
+        return Ok(Page::default());
+    }
+    let claims = claims_markdown(&i.main_exps, &i.main_rates, &i.spread, &i.lb_rows, &i.unsettled);
+    let mut c = format!("# Claims of the paper against the data\n\n{claims}");
+    if !i.comps.is_empty() {
+        let _ = write!(
+            c,
+            "\n## The comparative claim (sigmoid needs fewer samples than softmax)\n\n{COMPARISON_RULE}\n\n{}",
+            comparison_markdown(&i.comps)
+        );
+    }
+    Ok(Page { files: vec![("claims.md", c)], report: Some(format!("{REPORT_CLAIMS}{claims}\n")) })
+}
+
+/// figures/sample_complexity.md: the same-data comparison, across truth draws, and the paper's own
+/// comparison (each gate under its own truth).
+fn sample_complexity_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.comps.is_empty() {
+        return Ok(Page::default());
+    }
+    let mut text = comparison_markdown(&i.comps);
+    // the same comparison on every truth draw of the truth-variability experiments
+    let draws: Vec<(String, GateComparison)> = i
+        .truths
+        .iter()
+        .filter_map(|(e, l)| Some((base_of(e)?.to_string(), comparisons(e, &l.fits))))
+        .flat_map(|(b, cs)| cs.into_iter().map(move |c| (b.clone(), c)))
+        .collect();
+    if !draws.is_empty() {
+        let _ = write!(
+            text,
+            "\n### Across truth draws\n\nThe same comparison, by the same rule, on each of the truth draws of the truth-variability experiments (five draws of the experiment's recipe, four replications each at five n: fewer pairs, so wider intervals than on the experiment's own truth); the per-draw rows follow the tally.\n\n{}\n{}",
+            across_truths_markdown(&i.comps, &draws),
+            comparison_markdown(&draws.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>())
+        );
+    }
+    // the paper's own comparison: each gate under a truth of its own gate (main experiments
+    // and the phase diagram, which hold both truth gates of one recipe)
+    let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> =
+        i.main.iter().chain(&i.phase).map(|(e, l)| (*e, l.fits.as_slice())).collect();
+    let own = own_truth_comparisons(&record);
+    if !own.is_empty() {
+        let _ = write!(
+            text,
+            "\n## The paper's own comparison: each gate under its own truth\n\n{OWN_TRUTH_RULE}\n\n{}",
+            own_truth_markdown(&own)
+        );
+    }
+    Ok(Page {
+        files: vec![("sample_complexity.md", format!("# Sigmoid against softmax gating on the same data\n\n{COMPARISON_RULE}\n\n{text}"))],
+        report: Some(format!("\n## Sigmoid against softmax gating (the comparative claim)\n\n{COMPARISON_RULE}\n\n{text}\n")),
+    })
+}
+
+/// figures/convergence.md: does every least-squares fit converge, why the others stopped, and
+/// the budget checks.
+fn convergence_page(i: &Inputs<'_>) -> Result<Page> {
+    // a budget check runs its family's fits with another cap on purpose: its fits are compared
+    // in its own section, neither counted against the target nor analysed for stalls
+    let counted: Vec<_> = i.all.iter().filter(|(e, _)| e.config.role != Role::BudgetCheck).collect();
+    let conv: Vec<_> = counted.iter().flat_map(|(e, l)| convergence(e, &l.fits)).collect();
+    if conv.is_empty() {
+        return Ok(Page::default());
+    }
+    let mut stalled = Vec::new();
+    for (e, l) in &counted {
+        let rows = crate::stalls::stalls(e, &i.root.paths(e), &l.fits)?;
+        if !rows.is_empty() {
+            stalled.push((e.id().to_string(), rows));
+        }
+    }
+    // each experiment's budget, and how it was extended (smoe extend-budget) if it was
+    let mut budgets = std::collections::BTreeMap::new();
+    for (e, _) in &counted {
+        let Some(cap) = e.estimators.iter().filter(|(_, est)| est.is_bounded()).filter_map(|(_, est)| est.max_iters()).max() else {
+            continue;
+        };
+        let text = match crate::provenance::extend::current_record(&i.root.paths(e)) {
+            Some(r) => format!(
+                "{cap} ({} of {} units carried from the {}-iteration run, {} rerun: docs/PROTOCOL.md 13b)",
+                r.units_carried,
+                r.units_total,
+                r.budgets.iter().map(|b| b.old_max_iters).max().unwrap_or(0),
+                r.units_to_run
+            ),
+            None => cap.to_string(),
+        };
+        budgets.insert(e.id().to_string(), text);
+    }
+    let mut text = convergence_markdown(&conv, &stalled, &budgets);
+    for (check, l) in i.all.iter().filter(|(e, _)| e.config.role == Role::BudgetCheck) {
+        let Some((base, bl)) = i.all.iter().find(|(e, _)| e.id() == check.stream_key() && e.config.role == Role::Main) else { continue };
+        let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
+        text.push_str(&budget_markdown(base.id(), check.id(), cap, &budget_pairs(&bl.fits, &l.fits)));
+    }
+    Ok(Page {
+        files: vec![("convergence.md", format!("# Convergence of the least-squares fits\n\n{text}"))],
+        report: Some(format!("\n## Convergence of the least-squares fits\n\n{text}\n")),
+    })
+}
+
+/// figures/run_times.md: what the results cost to compute, from the fits' own timings.
+fn run_times_page(i: &Inputs<'_>) -> Result<Page> {
+    let times: Vec<_> = i.all.iter().flat_map(|(e, l)| run_times(e, &l.fits)).collect();
+    if times.is_empty() {
+        return Ok(Page::default());
+    }
+    let text = run_times_markdown(&times, REFERENCE_CORES);
+    Ok(Page { files: vec![("run_times.md", format!("# What the results cost to compute\n\n{text}"))], report: None })
+}
+
+/// figures/truth_spread.md: the headline slopes across truth draws.
+fn truth_spread_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.truths.is_empty() || i.main.is_empty() {
+        return Ok(Page::default());
+    }
+    let text = spread_markdown(&i.main_exps, &i.truth_exps, &i.main_rates.iter().chain(&i.truth_rates).cloned().collect::<Vec<_>>());
+    let intro = TRUTH_SPREAD_INTRO;
+    Ok(Page {
+        files: vec![("truth_spread.md", format!("# The headline slopes across truth draws\n\n{intro}\n\n{text}"))],
+        report: Some(format!("\n## Across truth draws\n\n{intro}\n\n{text}\n")),
+    })
+}
+
+/// figures/lower_bound.md: the two-point experiments.
+fn lower_bound_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.lower.is_empty() {
+        return Ok(Page::default());
+    }
+    let (intro, lb_tables) = (LOWER_BOUND_INTRO, &i.lb_tables);
+    Ok(Page {
+        files: vec![("lower_bound.md", format!("# The lower-bound experiments\n\n{intro}\n{lb_tables}"))],
+        report: Some(format!("\n## The lower-bound experiments\n\n{intro}\n{lb_tables}\n")),
+    })
+}
+
+/// figures/replication.md (the paper's curves beside ours) and protocol_search.md.
+fn replication_page(i: &Inputs<'_>) -> Result<Page> {
+    let paper = reported(i.root)?;
+    if paper.is_empty() || i.main.is_empty() {
+        return Ok(Page::default());
+    }
+    let main_in: Vec<(&Experiment, &[SummaryRow], &[RateRow], &[smoe_experiment::rows::FloorRow])> =
+        i.main.iter().map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice(), l.floors.as_slice())).collect();
+    let search_in: Vec<(&Experiment, &[SummaryRow], &[RateRow])> =
+        i.search.iter().map(|(e, l)| (*e, l.sum.as_slice(), l.rates.as_slice())).collect();
+    let text = replication_markdown(&paper, &main_in, &search_in);
+    // the same curves drawn (figures/overlay.png), where `smoe figures` draws them
+    let (spec, drawn) = overlay::figure(&paper, &i.all);
+    let (figure_md, figure_note) = match spec.caption.as_deref().filter(|_| !drawn.is_empty()) {
+        Some(caption) => (
+            format!("![{caption}]({}.png)\n\n*{caption}.*\n\n", spec.stem),
+            format!(" The figure [{}.png]({}.png) draws the same curves, one panel per paper curve.", spec.stem, spec.stem),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let mut files = vec![("replication.md", format!("# The paper's curves beside ours\n\nThe paper's numbers: workflow/paper/reported.csv (how they were read: workflow/paper/README.md). Ours: the experiment that replicates each panel, by each estimator and each reading of its loss; the Cramér-Rao floor (data/<experiment>/floor.csv) is the smallest mean loss an unbiased estimator of the fitted parameters could reach at that n.{figure_note}\n\n{text}"))];
+    if !i.search.is_empty() {
+        let ps = protocol_search_markdown(&paper, &search_in);
+        files.push(("protocol_search.md", format!("# Protocol search: which reading of the paper's SGD reproduces its curves?\n\nEvery candidate of the grid (batch size 32, 256 or the whole sample; initial noise sd 0, 1e-4, 1e-3 or 1e-2; the split atom's mass shared or copied) run on the data of E1-E3 (PS1-PS3), scored against the panel's target and, for Regime 2 panels, against the split start the fits begin from.\n\n{}\n{ps}", crate::analysis::status_rule())));
+    }
+    Ok(Page { files, report: Some(format!("\n## The paper's curves beside ours\n\n{figure_md}{text}\n")) })
+}
+
+/// figures/phase_diagram.md and its heatmaps.
+fn phase_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.phase.is_empty() {
+        return Ok(Page::default());
+    }
+    let per: Vec<(&Experiment, Vec<GateComparison>)> = i.phase.iter().map(|(e, l)| (*e, comparisons(e, &l.fits))).collect();
+    let mut text = String::new();
+    for q in crate::analysis::COMPARED {
+        let cells = phase_cells(&per, q);
+        let _ = write!(text, "\n### {q}\n\n{}", phase_markdown(&cells));
+        let maps = phase_heatmaps(&cells, &q.to_string());
+        if !maps.is_empty() {
+            draw_heatmaps(&maps, &i.dir.join(format!("phase_diagram_{q}")))?;
+        }
+    }
+    let intro = format!("Is sigmoid gating more sample efficient than softmax gating? Each cell is a Regime-2 truth (one over-specified atom with a non-zero gate slope) with the given experts and truth gate, at gate-slope variance nu_g (units of 1/d; the paper uses 0.01), fitted by both gates on the same data with the converged least-squares estimator; both are scored against the truth by the same metric. ![contribution error](phase_diagram_contribution_err.png) ![expert error](phase_diagram_expert_err_matched.png) ![L2 error](phase_diagram_l2_to_truth.png)\n\n{COMPARISON_RULE}\n");
+    Ok(Page {
+        files: vec![("phase_diagram.md", format!("# Phase diagram: where sigmoid gating needs fewer samples\n\n{intro}{text}"))],
+        report: Some(format!("\n## Phase diagram\n\n{intro}{text}\n")),
+    })
+}
+
+/// figures/sensitivity.md, with the G_bar settling table in REPORT.md.
+fn sensitivity_page(i: &Inputs<'_>) -> Result<Page> {
+    if i.main.is_empty() {
+        return Ok(Page::default());
+    }
+    let sensitivity = sensitivity_markdown(&i.main_exps, &i.main_rates);
+    let main_loaded: Vec<Results> = i.main.iter().map(|(_, l)| (*l).clone()).collect();
+    let settling = gbar_settling_markdown(&i.main_exps, &main_loaded, i.root)?;
+    let mut r = String::new();
+    if !settling.is_empty() {
+        r.push_str("\n## Is G_bar settled?\n\n");
+        r.push_str(GBAR_RULE);
+        r.push_str("\n\n");
+        r.push_str(&settling);
+    }
+    r.push_str(REPORT_SENSITIVITY);
+    r.push_str(&sensitivity);
+    Ok(Page {
+        files: vec![("sensitivity.md", format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}"))],
+        report: Some(r),
+    })
 }
 
 /// Largest fraction of the smallest mean D3 by which G_bar may move for D3 to be read as a rate.
