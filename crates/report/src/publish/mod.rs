@@ -272,6 +272,13 @@ struct Page {
     report: Option<String>,
 }
 
+impl Page {
+    /// One file, `# title` over `body`, whose body is also REPORT.md's section `## heading`.
+    fn section(file: &'static str, title: &str, heading: &str, body: String) -> Page {
+        Page { files: vec![(file, format!("# {title}\n\n{body}"))], report: Some(format!("\n## {heading}\n\n{body}\n")) }
+    }
+}
+
 /// The pages, in REPORT.md's order. A new table is one function here and one entry in this list;
 /// a page that does not apply to the experiments given returns an empty `Page`.
 const PAGES: [fn(&Inputs<'_>) -> Result<Page>; 10] = [
@@ -454,10 +461,12 @@ fn sample_complexity_page(i: &Inputs<'_>) -> Result<Page> {
             own_truth_markdown(&own)
         );
     }
-    Ok(Page {
-        files: vec![("sample_complexity.md", format!("# Sigmoid against softmax gating on the same data\n\n{COMPARISON_RULE}\n\n{text}"))],
-        report: Some(format!("\n## Sigmoid against softmax gating (the comparative claim)\n\n{COMPARISON_RULE}\n\n{text}\n")),
-    })
+    Ok(Page::section(
+        "sample_complexity.md",
+        "Sigmoid against softmax gating on the same data",
+        "Sigmoid against softmax gating (the comparative claim)",
+        format!("{COMPARISON_RULE}\n\n{text}"),
+    ))
 }
 
 /// figures/convergence.md: does every least-squares fit converge, why the others stopped, and
@@ -501,10 +510,7 @@ fn convergence_page(i: &Inputs<'_>) -> Result<Page> {
         let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
         text.push_str(&budget_markdown(base.id(), check.id(), cap, &budget_pairs(&bl.fits, &l.fits)));
     }
-    Ok(Page {
-        files: vec![("convergence.md", format!("# Convergence of the least-squares fits\n\n{text}"))],
-        report: Some(format!("\n## Convergence of the least-squares fits\n\n{text}\n")),
-    })
+    Ok(Page::section("convergence.md", "Convergence of the least-squares fits", "Convergence of the least-squares fits", text))
 }
 
 /// figures/run_times.md: what the results cost to compute, from the fits' own timings.
@@ -524,10 +530,7 @@ fn truth_spread_page(i: &Inputs<'_>) -> Result<Page> {
     }
     let text = spread_markdown(&i.main_exps, &i.truth_exps, &i.main_rates.iter().chain(&i.truth_rates).cloned().collect::<Vec<_>>());
     let intro = TRUTH_SPREAD_INTRO;
-    Ok(Page {
-        files: vec![("truth_spread.md", format!("# The headline slopes across truth draws\n\n{intro}\n\n{text}"))],
-        report: Some(format!("\n## Across truth draws\n\n{intro}\n\n{text}\n")),
-    })
+    Ok(Page::section("truth_spread.md", "The headline slopes across truth draws", "Across truth draws", format!("{intro}\n\n{text}")))
 }
 
 /// figures/lower_bound.md: the two-point experiments.
@@ -536,10 +539,7 @@ fn lower_bound_page(i: &Inputs<'_>) -> Result<Page> {
         return Ok(Page::default());
     }
     let (intro, lb_tables) = (LOWER_BOUND_INTRO, &i.lb_tables);
-    Ok(Page {
-        files: vec![("lower_bound.md", format!("# The lower-bound experiments\n\n{intro}\n{lb_tables}"))],
-        report: Some(format!("\n## The lower-bound experiments\n\n{intro}\n{lb_tables}\n")),
-    })
+    Ok(Page::section("lower_bound.md", "The lower-bound experiments", "The lower-bound experiments", format!("{intro}\n{lb_tables}")))
 }
 
 /// figures/replication.md (the paper's curves beside ours) and protocol_search.md.
@@ -586,10 +586,12 @@ fn phase_page(i: &Inputs<'_>) -> Result<Page> {
         }
     }
     let intro = format!("Is sigmoid gating more sample efficient than softmax gating? Each cell is a Regime-2 truth (one over-specified atom with a non-zero gate slope) with the given experts and truth gate, at gate-slope variance nu_g (units of 1/d; the paper uses 0.01), fitted by both gates on the same data with the converged least-squares estimator; both are scored against the truth by the same metric. ![contribution error](phase_diagram_contribution_err.png) ![expert error](phase_diagram_expert_err_matched.png) ![L2 error](phase_diagram_l2_to_truth.png)\n\n{COMPARISON_RULE}\n");
-    Ok(Page {
-        files: vec![("phase_diagram.md", format!("# Phase diagram: where sigmoid gating needs fewer samples\n\n{intro}{text}"))],
-        report: Some(format!("\n## Phase diagram\n\n{intro}{text}\n")),
-    })
+    Ok(Page::section(
+        "phase_diagram.md",
+        "Phase diagram: where sigmoid gating needs fewer samples",
+        "Phase diagram",
+        format!("{intro}{text}"),
+    ))
 }
 
 /// figures/sensitivity.md, with the G_bar settling table in REPORT.md.
