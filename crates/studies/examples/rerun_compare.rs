@@ -55,8 +55,7 @@ fn mean(v: &[f64]) -> f64 {
 fn upper_slope(pts: &[(u64, f64)]) -> f64 {
     let half = &pts[pts.len() / 2..];
     let (x, y): (Vec<f64>, Vec<f64>) = half.iter().map(|&(n, m)| ((n as f64).ln(), m.ln())).unzip();
-    let (mx, my) = (mean(&x), mean(&y));
-    x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / x.iter().map(|a| (a - mx) * (a - mx)).sum::<f64>()
+    smoe_metrics::ols(&x, &y).1
 }
 
 fn main() {

@@ -337,8 +337,8 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     }
     let input = Inputs {
         root,
-        dir: dir.clone(),
-        all: all.clone(),
+        dir,
+        all,
         main,
         search,
         truths,
@@ -362,7 +362,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     for page in PAGES {
         let Page { files, report } = page(&input)?;
         for (name, text) in files {
-            write(&dir.join(name), text.as_bytes())?;
+            write(&input.dir.join(name), text.as_bytes())?;
         }
         if let Some(section) = report {
             r.push_str(&section);
@@ -391,7 +391,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         let _ = writeln!(r, "Fits that stopped before their convergence test: {nc}; fits excluded from rates (diverged or non-finite): {ex}; fits leaving a Voronoi cell empty (left out of the cell-based quantities): {em}. Per-cell counts: `data/{}/summary.csv`.\n", exp.id());
     }
     if !input.main.is_empty() {
-        write(&dir.join("REPORT.md"), r.as_bytes())?;
+        write(&input.dir.join("REPORT.md"), r.as_bytes())?;
     }
     Ok(())
 }

@@ -27,12 +27,9 @@ pub struct GateComparison {
     pub quantity: Quantity,
     pub comparison: Comparison,
     pub verdict: ComparativeVerdict,
-    /// Where the two mean curves share no error level in range: how they lie apart.
-    pub apart: Option<Apart>,
-    /// Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's, of all
-    /// pairs (counted for every comparison, whether or not the curves share a level).
-    pub sigmoid_lower: usize,
-    pub pairs: usize,
+    /// The paired fits compared pair by pair (all n): the verdict where the two mean curves share
+    /// no error level in range, and a count shown for every comparison.
+    pub apart: Apart,
 }
 
 impl GateComparison {
@@ -53,8 +50,8 @@ impl GateComparison {
             log2_ratio: r,
             log2_ratio_low: lo,
             log2_ratio_high: hi,
-            sigmoid_lower: self.sigmoid_lower,
-            pairs: self.pairs,
+            sigmoid_lower: self.apart.sigmoid_lower,
+            pairs: self.apart.pairs,
         };
         if c.ratios.is_empty() {
             vec![row(0, (f64::NAN, f64::NAN, f64::NAN, f64::NAN))]
@@ -148,13 +145,8 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
                     ],
                 );
                 let Some(c) = compare_gates(&sig, &soft, LEVELS, exp.config.rates.n_boot, &mut rng) else { continue };
-                let all = Apart::of(&sig, &soft);
-                let (sigmoid_lower, pairs) = (all.sigmoid_lower, all.pairs);
-                let apart = c.ratios.is_empty().then_some(all);
-                let verdict = match &apart {
-                    Some(a) => a.verdict(),
-                    None => judge_comparison(&c),
-                };
+                let apart = Apart::of(&sig, &soft);
+                let verdict = if c.ratios.is_empty() { apart.verdict() } else { judge_comparison(&c) };
                 out.push(GateComparison {
                     experiment: exp.id().into(),
                     setting: st.name.clone(),
@@ -163,8 +155,6 @@ pub fn comparisons(exp: &Experiment, fits: &[FitRow]) -> Vec<GateComparison> {
                     comparison: c,
                     verdict,
                     apart,
-                    sigmoid_lower,
-                    pairs,
                 });
             }
         }
@@ -180,7 +170,7 @@ pub const COMPARISON_RULE: &str = include_str!("../../text/comparison_rule.md");
 pub fn levels_text(g: &GateComparison) -> String {
     let c = &g.comparison;
     if c.ratios.is_empty() {
-        let Some(a) = &g.apart else { return "no level both curves cross in range".to_string() };
+        let a = &g.apart;
         let per_n: Vec<String> = a.log2_mean_ratio.iter().map(|(n, r)| format!("{n}: {}", f2(*r))).collect();
         return format!(
             "no level both curves cross in range; sigmoid lower in {} of {} paired fits; log2 mean softmax / mean sigmoid at n = {}",
@@ -276,9 +266,7 @@ mod tests {
             quantity: Quantity::L2ToTruth,
             comparison,
             verdict,
-            apart: None,
-            sigmoid_lower: 0,
-            pairs: 0,
+            apart: Apart { sigmoid_lower: 0, pairs: 0, log2_mean_ratio: Vec::new() },
         }
     }
 
