@@ -20,9 +20,10 @@ use smoe_metrics::RateMethod;
 use smoe_model::{Gate, EXPERT_NAMES};
 use smoe_report::commands;
 use smoe_report::dictionary::{
-    self, Column, ColumnType, Format, Table, COMPARISONS, FITS, FLOOR, GBAR_CHECK, PAIR_CHECK, PARAMS, RATES, SUMMARY, TABLES,
+    self, Column, ColumnType, Dir, Format, Table, CLAIMS, COMPARISONS, FITS, FLOOR, GBAR_CHECK, OWN_TRUTH, PAIR_CHECK, PARAMS, RATES,
+    SUMMARY, TABLES,
 };
-use smoe_report::rows::{ComparisonRow, NRange, SummaryRow};
+use smoe_report::rows::{ClaimRow, ComparisonRow, NRange, OwnTruthRow, SummaryRow};
 use smoe_report::store;
 use tempfile::TempDir;
 
@@ -136,7 +137,9 @@ fn csv_headers_the_store_writes_are_the_dictionary_columns() {
     store::write_csv::<FloorRow>(&path(&FLOOR), &FloorRow::HEADER, &[]).unwrap();
     store::write_csv::<PairRow>(&path(&PAIR_CHECK), &PairRow::HEADER, &[]).unwrap();
     store::write_csv::<ComparisonRow>(&path(&COMPARISONS), &ComparisonRow::HEADER, &[]).unwrap();
-    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS] {
+    store::write_csv::<ClaimRow>(&path(&CLAIMS), &ClaimRow::HEADER, &[]).unwrap();
+    store::write_csv::<OwnTruthRow>(&path(&OWN_TRUTH), &OwnTruthRow::HEADER, &[]).unwrap();
+    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS, &CLAIMS, &OWN_TRUTH] {
         assert_eq!(t.format, Format::Csv);
         let (header, records) = csv_records(&path(t));
         assert!(records.is_empty());
@@ -271,6 +274,16 @@ fn is_label(column: &str, v: &str) -> Option<bool> {
         "param" => round_trips::<ParamName>(v),
         "method" => round_trips::<RateMethod>(v),
         "n_range" => round_trips::<NRange>(v),
+        "claim_kind" => {
+            use smoe_metrics::ClaimKind;
+            let kinds = [
+                ClaimKind::UpperBound { exponent: -0.5, log_factor: false },
+                ClaimKind::LowerBound { exponent: -0.5 },
+                ClaimKind::SlowRate,
+                ClaimKind::NoTheorem,
+            ];
+            kinds.iter().any(|k| k.label() == v)
+        }
         _ => return None,
     })
 }
@@ -359,7 +372,7 @@ fn a_smoke_run_writes_what_the_dictionary_says() {
             "data/smoke/{name} is written but the data dictionary has no table for it: {FIX}"
         );
     }
-    for t in TABLES {
+    for t in TABLES.iter().filter(|t| t.dir == Dir::Experiment) {
         let path = paths.data().join(t.file);
         if !path.exists() {
             assert!(!t.only_when.is_empty(), "{}: not written by a smoke run", path.display());
@@ -412,8 +425,11 @@ fn csv_value_forms() {
 #[test]
 fn archive_only_tables_are_the_ones_git_ignores() {
     for t in TABLES {
-        let status =
-            std::process::Command::new("git").arg("-C").arg(repo()).args(["check-ignore", "-q", &format!("data/E1/{}", t.file)]).status();
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo())
+            .args(["check-ignore", "-q", &t.dir.path(t.file).replace("<experiment>", "E1")])
+            .status();
         match status.map(|s| s.code()) {
             Ok(Some(0)) => assert!(!t.in_git, "{}: git ignores it, so the dictionary must say it is archive-only", t.file),
             Ok(Some(1)) => assert!(t.in_git, "{}: git does not ignore it, but the dictionary says it is archive-only", t.file),

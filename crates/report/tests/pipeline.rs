@@ -192,6 +192,34 @@ fn summary_tables_snapshot() {
         assert!(text.contains(must), "{name} lacks {must:?}:\n{text}");
         insta::assert_snapshot!(format!("smoke_table_{}", name.trim_end_matches(".md")), text);
     }
+    // the typed derived tables beside the pages: the dictionary's columns, documented labels,
+    // unique keys, and the claims table's rows are claims.md's
+    let tables = fx.root.dir.join("data").join(smoe_report::dictionary::TABLES_DIR);
+    for t in smoe_report::dictionary::TABLES.iter().filter(|t| t.dir == smoe_report::dictionary::Dir::Shared) {
+        let path = tables.join(t.file);
+        if !path.exists() {
+            assert!(!t.only_when.is_empty(), "{} not written", path.display());
+            continue;
+        }
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header, t.columns.iter().map(|c| c.name).collect::<Vec<_>>(), "{}", t.file);
+        let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert!(!records.is_empty(), "{}: no rows", t.file);
+        let mut keys = std::collections::HashSet::new();
+        for rec in &records {
+            for (c, v) in t.columns.iter().zip(rec.iter()) {
+                assert!(c.values.is_empty() || c.values.contains(&v), "{}: `{}` holds {v:?}", t.file, c.name);
+            }
+            let key: Vec<&str> = t.key.iter().map(|k| &rec[header.iter().position(|h| h == k).unwrap()]).collect();
+            assert!(keys.insert(key.join("/")), "{}: key {key:?} twice", t.file);
+        }
+        if t.file == "claims.csv" {
+            let claims = std::fs::read_to_string(dir.join("claims.md")).unwrap();
+            let table_rows = claims.lines().filter(|l| l.starts_with("| ") && l.contains(" fit to ")).count();
+            assert_eq!(records.len(), table_rows, "claims.csv and claims.md disagree on the number of claims");
+        }
+    }
     // what the fits cost: each fit counted once, not once per loss row
     let fits_once: std::collections::BTreeSet<_> =
         fits.iter().filter(|f| f.estimator == "lse").map(|f| (f.setting.clone(), f.gate_fit.name(), f.n, f.rep)).collect();

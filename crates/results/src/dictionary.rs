@@ -106,11 +106,35 @@ impl Column {
     }
 }
 
-/// One tidy table: a file per experiment, `data/<experiment>/<file>`.
+/// Where a table's file lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// One file per experiment: `data/<experiment>/<file>`.
+    Experiment,
+    /// One file across the experiments given to `smoe tables`: `data/tables/<file>`.
+    Shared,
+}
+
+impl Dir {
+    /// The file's path relative to the artifact root, as DATA.md writes it.
+    pub fn path(self, file: &str) -> String {
+        match self {
+            Dir::Experiment => format!("data/<experiment>/{file}"),
+            Dir::Shared => format!("data/{TABLES_DIR}/{file}"),
+        }
+    }
+}
+
+/// The directory under data/ of the tables derived across experiments ([`Dir::Shared`]).
+pub const TABLES_DIR: &str = "tables";
+
+/// One tidy table: a file per experiment (`data/<experiment>/<file>`) or one across experiments
+/// (`data/tables/<file>`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Table {
-    /// The file name in `data/<experiment>/`.
+    /// The file name in its directory.
     pub file: &'static str,
+    pub dir: Dir,
     pub format: Format,
     /// The Rust row type and where it is defined.
     pub row: &'static str,
@@ -165,6 +189,7 @@ const QUANTITY_TEXT: &str = "The quantity: a loss (`D1`, `D1h`, `D2_r<r>`, `D3`,
 /// `data/<experiment>/fits.parquet`: one row per fit and loss ([`smoe_experiment::rows::FitRow`]).
 pub const FITS: Table = Table {
     file: "fits.parquet",
+    dir: Dir::Experiment,
     format: Format::Parquet,
     row: "FitRow",
     source: "crates/experiment/src/rows.rs",
@@ -276,6 +301,7 @@ pub const FITS: Table = Table {
 /// `data/<experiment>/params.parquet`: every parameter in long form ([`smoe_experiment::rows::ParamRow`]).
 pub const PARAMS: Table = Table {
     file: "params.parquet",
+    dir: Dir::Experiment,
     format: Format::Parquet,
     row: "ParamRow",
     source: "crates/experiment/src/rows.rs",
@@ -316,6 +342,7 @@ pub const PARAMS: Table = Table {
 /// `data/<experiment>/rates.parquet`: fitted rates ([`crate::rows::RateRow`]).
 pub const RATES: Table = Table {
     file: "rates.parquet",
+    dir: Dir::Experiment,
     format: Format::Parquet,
     row: "RateRow",
     source: "crates/results/src/rows.rs",
@@ -385,6 +412,7 @@ pub const RATES: Table = Table {
 /// `data/<experiment>/summary.csv`: cell summaries ([`crate::rows::SummaryRow`]).
 pub const SUMMARY: Table = Table {
     file: "summary.csv",
+    dir: Dir::Experiment,
     format: Format::Csv,
     row: "SummaryRow",
     source: "crates/results/src/rows.rs",
@@ -432,6 +460,7 @@ pub const SUMMARY: Table = Table {
 /// `data/<experiment>/gbar_check.csv`: how settled each G_bar is ([`smoe_experiment::rows::GbarCheckRow`]).
 pub const GBAR_CHECK: Table = Table {
     file: "gbar_check.csv",
+    dir: Dir::Experiment,
     format: Format::Csv,
     row: "GbarCheckRow",
     source: "crates/experiment/src/rows.rs",
@@ -475,6 +504,7 @@ pub const GBAR_CHECK: Table = Table {
 /// `data/<experiment>/floor.csv`: the Cramér-Rao floor of each loss ([`smoe_experiment::rows::FloorRow`]).
 pub const FLOOR: Table = Table {
     file: "floor.csv",
+    dir: Dir::Experiment,
     format: Format::Csv,
     row: "FloorRow",
     source: "crates/experiment/src/rows.rs",
@@ -509,6 +539,7 @@ pub const FLOOR: Table = Table {
 /// `data/<experiment>/pair_check.csv`: how far apart a two-point pair is ([`smoe_experiment::rows::PairRow`]).
 pub const PAIR_CHECK: Table = Table {
     file: "pair_check.csv",
+    dir: Dir::Experiment,
     format: Format::Csv,
     row: "PairRow",
     source: "crates/experiment/src/rows.rs",
@@ -531,6 +562,7 @@ pub const PAIR_CHECK: Table = Table {
 /// `data/<experiment>/comparisons.csv`: the same-data comparison of the two gates ([`crate::rows::ComparisonRow`]).
 pub const COMPARISONS: Table = Table {
     file: "comparisons.csv",
+    dir: Dir::Experiment,
     format: Format::Csv,
     row: "ComparisonRow",
     source: "crates/results/src/rows.rs",
@@ -545,13 +577,7 @@ pub const COMPARISONS: Table = Table {
         SETTING,
         ESTIMATOR,
         col("quantity", Text, NO_UNIT, "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet)."),
-        col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(&[
-            "sigmoid better",
-            "softmax better",
-            "no difference",
-            "mixed",
-            "not comparable (no common error level in range)",
-        ]),
+        col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(VERDICTS),
         col("slope_diff", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n), sigmoid minus softmax."),
         col("slope_diff_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
         col("slope_diff_high", Scientific(6), NO_UNIT, "High end."),
@@ -565,8 +591,91 @@ pub const COMPARISONS: Table = Table {
     ],
 };
 
+const VERDICTS: &[&str] =
+    &["sigmoid better", "softmax better", "no difference", "mixed", "not comparable (no common error level in range)"];
+
+/// `data/tables/claims.csv`: every claim of the paper against its curve ([`crate::rows::ClaimRow`]).
+pub const CLAIMS: Table = Table {
+    file: "claims.csv",
+    dir: Dir::Shared,
+    format: Format::Csv,
+    row: "ClaimRow",
+    source: "crates/results/src/rows.rs",
+    written_by: "smoe tables",
+    only_when: "a main experiment is given",
+    in_git: true,
+    one_row_per: "theory entry, fit and estimator of a main experiment",
+    key: &["experiment", "setting", "gate_fit", "target", "quantity", "estimator", "theorem"],
+    about: "Every claim of the paper's theory entries (each config's `theory:` under a fit) confronted with the measured curve of each estimator, judged by the rule of its kind on the upper half of the n grid: the rows of the claims table of figures/claims.md, whose text states the rules. A minimax lower bound is never judged at one fixed truth (the lower-bound experiments have their own table in figures/lower_bound.md).",
+    columns: &[
+        col("theorem", Text, NO_UNIT, "The theory entry's `source`: the paper's statement and its form (NeurIPS numbering)."),
+        col("claim_kind", Text, NO_UNIT, "The kind of statement, which decides the rule.").one_of(&["upper bound", "minimax lower bound", "slow rate", "no theorem"]),
+        EXPERIMENT,
+        SETTING,
+        col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
+        col("target", Text, NO_UNIT, "What the quantity is measured against: `G*`, the truth, or `G_bar`, the projection of f* onto the fit's model.").one_of(&["G*", "G_bar"]),
+        col("quantity", Text, NO_UNIT, "The quantity claimed: a loss name or a column of fits.parquet."),
+        ESTIMATOR,
+        col("predicted", Text, NO_UNIT, "What the claim predicts, as claims.md prints it (`≤ -0.50`: an upper bound on the slope; `(log factor)`: of the form (log n / n)^1/2)."),
+        col("exponent", Scientific(6), NO_UNIT, "The predicted exponent of n (NaN for a slow rate or no theorem)."),
+        col("slope", Scientific(6), NO_UNIT, "Slope of log(mean) on log(n) on the upper half of the n grid (NaN: no slope)."),
+        col("slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        col("slope_high", Scientific(6), NO_UNIT, "High end."),
+        col("truth_sd", Scientific(6), NO_UNIT, "The sd of the same slope across the truth draws of the truth-variability experiments (NaN: none), added to the interval's allowance."),
+        col("truth_draws", Integer, "truths", "The number of those draws (0: none)."),
+        col("full_slope", Scientific(6), NO_UNIT, "The slope on the full n grid, the paper's way (NaN: none)."),
+        col("verdict", Text, NO_UNIT, "The verdict by the rule of the claim's kind; `no slope` where too few values of n have enough usable fits.").one_of(&[
+            "consistent, sharp",
+            "consistent",
+            "contradicted",
+            "contradicted (the loss grows with n)",
+            "not testable at a fixed truth",
+            "inconclusive",
+            "no claim",
+            "not the theorem's estimator",
+            "no slope",
+        ]),
+        col("gbar_caveat", Text, NO_UNIT, "Why the G_bar the curve is measured against is not settled (see figures/sensitivity.md); empty where it is, or where the target is G*."),
+    ],
+};
+
+/// `data/tables/own_truth.csv`: the paper's own comparison, each gate under its own truth ([`crate::rows::OwnTruthRow`]).
+pub const OWN_TRUTH: Table = Table {
+    file: "own_truth.csv",
+    dir: Dir::Shared,
+    format: Format::Csv,
+    row: "OwnTruthRow",
+    source: "crates/results/src/rows.rs",
+    written_by: "smoe tables",
+    only_when: "a sigmoid-truth setting with a sigmoid fit and a softmax-truth setting of the same recipe and design with a softmax fit are given",
+    in_git: true,
+    one_row_per: "own-truth comparison (pair of settings, estimator, quantity) and common error level",
+    key: &["sigmoid_experiment", "sigmoid_setting", "softmax_experiment", "softmax_setting", "estimator", "quantity", "level"],
+    about: "The comparison behind the paper's title: a sigmoid fit of a sigmoid truth beside a softmax fit of a softmax truth whose recipe is the same in everything but the gate (experts, scales, zero slopes; d, k*, k, noise, n grid), each scored against its own truth by the same metric, compared by the sample size each needs to reach a common error level. The two sides saw different data, so the bootstrap (95%) resamples each side independently; the rule is the same-data comparison's (figures/sample_complexity.md), without the pair-by-pair fallback.",
+    columns: &[
+        col("sigmoid_experiment", Text, NO_UNIT, "Experiment of the sigmoid side (sigmoid truth, sigmoid fit)."),
+        col("sigmoid_setting", Text, NO_UNIT, "Its setting."),
+        col("softmax_experiment", Text, NO_UNIT, "Experiment of the softmax side (softmax truth, softmax fit)."),
+        col("softmax_setting", Text, NO_UNIT, "Its setting."),
+        ESTIMATOR,
+        col("quantity", Text, NO_UNIT, "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet)."),
+        col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(VERDICTS),
+        col("sigmoid_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the sigmoid side."),
+        col("sigmoid_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        col("sigmoid_slope_high", Scientific(6), NO_UNIT, "High end."),
+        col("softmax_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the softmax side."),
+        col("softmax_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        col("softmax_slope_high", Scientific(6), NO_UNIT, "High end."),
+        col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns)."),
+        col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges."),
+        col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where the sigmoid side needs fewer samples."),
+        col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        col("log2_ratio_high", Scientific(6), NO_UNIT, "High end."),
+    ],
+};
+
 /// Every table, in the order of DATA.md.
-pub const TABLES: [&Table; 8] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS];
+pub const TABLES: [&Table; 10] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS, &CLAIMS, &OWN_TRUTH];
 
 /// The Python example of DATA.md (run on a smoke run's fits.parquet by `make data-dictionary-check`).
 pub const PYTHON_EXAMPLE: &str = r#"import pandas as pd  # with pyarrow installed
@@ -614,6 +723,8 @@ Every tidy table the artifact writes, column by column. Each experiment (a confi
 writes its tables to `data/<experiment>/`, named by the config's `experiment` field (`data/E1/`,
 `data/E1_init_none/`, ...). The tables are long-form: one row per observation, one column per
 variable, plain types (strings, unsigned integers, doubles), the same columns in every experiment.
+The tables derived across experiments (the claims and the paper's own gate comparison) are in
+`data/tables/`, written by `smoe tables` from the experiments it is given.
 
 | file | format | one row per | key | in git | written by |
 |---|---|---|---|---|---|
@@ -636,8 +747,8 @@ variable, plain types (strings, unsigned integers, doubles), the same columns in
     let _ = write!(
         w,
         "
-* **Keys.** The key columns identify a row within one experiment's table; to combine experiments,
-  add `experiment` (gbar_check.csv has no such column: its directory names the experiment). A
+* **Keys.** The key columns identify a row within one experiment's table (within the file, for
+  the tables of `data/tables/`); to combine experiments, add `experiment` (gbar_check.csv has no such column: its directory names the experiment). A
   *fit* is one (setting, gate_fit, estimator, n, rep); fits.parquet has one row per fit and loss,
   so its per-fit columns repeat on each of a fit's rows.
 * **Records beside the tables.** `recertified.json` (present where results were carried across a
@@ -689,8 +800,9 @@ R, with arrow (`install.packages(\"arrow\")`):
     for t in TABLES {
         let _ = write!(
             w,
-            "\n## {file}\n\n`data/<experiment>/{file}` ({format}; the `{row}` rows of `{source}`, written by `{by}`{when}). {about}\n\nKey: {key}.\n\n",
+            "\n## {file}\n\n`{path}` ({format}; the `{row}` rows of `{source}`, written by `{by}`{when}). {about}\n\nKey: {key}.\n\n",
             file = t.file,
+            path = t.dir.path(t.file),
             when = if t.only_when.is_empty() { String::new() } else { format!(" only when {}", t.only_when) },
             format = t.format.name(),
             row = t.row,

@@ -226,12 +226,15 @@ pub fn write_manifest(exps: &[Experiment], root: &Root, command: &str, wall_s: f
             }
         }
     }
-    if let Ok(rd) = fs::read_dir(root.figures_dir()) {
-        // hidden files are temporary files of atomic writes (left by a kill mid-write), not outputs
-        let visible = |p: &PathBuf| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.'));
-        let mut figs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && visible(p)).collect();
-        figs.sort();
-        files.extend(figs);
+    // the derived tables (data/tables/) and the figures and pages (figures/)
+    for dir in [root.dir.join("data").join(crate::dictionary::TABLES_DIR), root.figures_dir()] {
+        if let Ok(rd) = fs::read_dir(dir) {
+            // hidden files are temporary files of atomic writes (left by a kill mid-write), not outputs
+            let visible = |p: &PathBuf| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.'));
+            let mut found: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && visible(p)).collect();
+            found.sort();
+            files.extend(found);
+        }
     }
     for f in &files {
         m.record_file(&root.dir, f)?;

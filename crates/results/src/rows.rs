@@ -218,3 +218,183 @@ impl ComparisonRow {
         "pairs",
     ];
 }
+
+/// The verdict text of a claim whose curve has too few usable values of n for a slope.
+pub const NO_SLOPE: &str = "no slope";
+
+/// One claim of the paper against one measured curve (theory entry, fit, estimator), judged by
+/// the rule of its kind; a row of data/tables/claims.csv (figures/claims.md prints the same rows).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClaimRow {
+    /// The theory entry's `source` (e.g. "Thm 2: D1 ~ n^-1/2").
+    pub theorem: String,
+    /// The claim's kind (`ClaimKind::label`), or "no theorem".
+    pub claim_kind: String,
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: String,
+    /// `G*` or `G_bar`.
+    pub target: String,
+    pub quantity: Quantity,
+    pub estimator: String,
+    /// What the claim predicts, as claims.md prints it (e.g. "≤ -0.50 (log factor)").
+    pub predicted: String,
+    /// The predicted exponent (NaN for a slow rate or no theorem).
+    #[serde(serialize_with = "sci6")]
+    pub exponent: f64,
+    /// Upper-half slope of log(mean) on log(n) with its 95% interval (NaN: no slope).
+    #[serde(serialize_with = "sci6")]
+    pub slope: f64,
+    #[serde(serialize_with = "sci6")]
+    pub slope_low: f64,
+    #[serde(serialize_with = "sci6")]
+    pub slope_high: f64,
+    /// The sd of the upper-half slopes across truth draws (NaN: no draws), and their number.
+    #[serde(serialize_with = "sci6")]
+    pub truth_sd: f64,
+    pub truth_draws: usize,
+    /// The slope on the full n grid (NaN: none).
+    #[serde(serialize_with = "sci6")]
+    pub full_slope: f64,
+    /// The verdict (`Verdict::label`), or [`NO_SLOPE`].
+    pub verdict: String,
+    /// Why the G_bar this curve is measured against is not settled (empty: settled, or G*).
+    pub gbar_caveat: String,
+}
+
+impl ClaimRow {
+    /// The columns of claims.csv.
+    pub const HEADER: [&'static str; 18] = [
+        "theorem",
+        "claim_kind",
+        "experiment",
+        "setting",
+        "gate_fit",
+        "target",
+        "quantity",
+        "estimator",
+        "predicted",
+        "exponent",
+        "slope",
+        "slope_low",
+        "slope_high",
+        "truth_sd",
+        "truth_draws",
+        "full_slope",
+        "verdict",
+        "gbar_caveat",
+    ];
+}
+
+/// One metric of the paper's own comparison (each gate fitted to a truth of its own gate) at one
+/// common error level; a row of data/tables/own_truth.csv. A comparison whose curves share no level
+/// in range has one row with `level` 0 (NaN in the level's columns).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OwnTruthRow {
+    pub sigmoid_experiment: String,
+    pub sigmoid_setting: String,
+    pub softmax_experiment: String,
+    pub softmax_setting: String,
+    pub estimator: String,
+    pub quantity: Quantity,
+    /// The comparison's verdict (the same on each of its rows).
+    pub verdict: String,
+    #[serde(serialize_with = "sci6")]
+    pub sigmoid_slope: f64,
+    #[serde(serialize_with = "sci6")]
+    pub sigmoid_slope_low: f64,
+    #[serde(serialize_with = "sci6")]
+    pub sigmoid_slope_high: f64,
+    #[serde(serialize_with = "sci6")]
+    pub softmax_slope: f64,
+    #[serde(serialize_with = "sci6")]
+    pub softmax_slope_low: f64,
+    #[serde(serialize_with = "sci6")]
+    pub softmax_slope_high: f64,
+    /// 1, 2, ...: the common level, from the largest error down; 0: no common level.
+    pub level: u32,
+    #[serde(serialize_with = "sci6")]
+    pub eps: f64,
+    #[serde(serialize_with = "sci6")]
+    pub log2_ratio: f64,
+    #[serde(serialize_with = "sci6")]
+    pub log2_ratio_low: f64,
+    #[serde(serialize_with = "sci6")]
+    pub log2_ratio_high: f64,
+}
+
+impl OwnTruthRow {
+    /// The columns of own_truth.csv.
+    pub const HEADER: [&'static str; 18] = [
+        "sigmoid_experiment",
+        "sigmoid_setting",
+        "softmax_experiment",
+        "softmax_setting",
+        "estimator",
+        "quantity",
+        "verdict",
+        "sigmoid_slope",
+        "sigmoid_slope_low",
+        "sigmoid_slope_high",
+        "softmax_slope",
+        "softmax_slope_low",
+        "softmax_slope_high",
+        "level",
+        "eps",
+        "log2_ratio",
+        "log2_ratio_low",
+        "log2_ratio_high",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::csv_header;
+
+    #[test]
+    fn derived_table_headers_name_the_serialised_fields() {
+        let claim = ClaimRow {
+            theorem: "Thm 1: D1 ~ n^-1/2".into(),
+            claim_kind: "upper bound".into(),
+            experiment: "E1".into(),
+            setting: "relu".into(),
+            gate_fit: "sigmoid".into(),
+            target: "G*".into(),
+            quantity: Quantity::L2Error,
+            estimator: "lse".into(),
+            predicted: "≤ -0.50".into(),
+            exponent: -0.5,
+            slope: -0.6,
+            slope_low: -0.7,
+            slope_high: -0.5,
+            truth_sd: f64::NAN,
+            truth_draws: 0,
+            full_slope: -0.55,
+            verdict: "consistent".into(),
+            gbar_caveat: String::new(),
+        };
+        assert_eq!(csv_header(&claim), ClaimRow::HEADER);
+        let own = OwnTruthRow {
+            sigmoid_experiment: "E6".into(),
+            sigmoid_setting: "relu".into(),
+            softmax_experiment: "E3".into(),
+            softmax_setting: "relu".into(),
+            estimator: "lse".into(),
+            quantity: Quantity::L2Error,
+            verdict: "no difference".into(),
+            sigmoid_slope: -0.4,
+            sigmoid_slope_low: -0.5,
+            sigmoid_slope_high: -0.3,
+            softmax_slope: -0.4,
+            softmax_slope_low: -0.5,
+            softmax_slope_high: -0.3,
+            level: 1,
+            eps: 0.01,
+            log2_ratio: 0.1,
+            log2_ratio_low: -0.2,
+            log2_ratio_high: 0.4,
+        };
+        assert_eq!(csv_header(&own), OwnTruthRow::HEADER);
+    }
+}

@@ -252,13 +252,18 @@ table!(
 /// Writes CSV rows (serde) under `header`, atomically. The header is written even when there are
 /// no rows; it must name the row type's serialized fields in order (each row type's test checks).
 pub fn write_csv<T: serde::Serialize>(path: &Path, header: &[&str], rows: &[T]) -> Result<(), StoreError> {
+    let bytes = csv_bytes(path, header, rows)?;
+    atomic_write_bytes(path, &bytes).map_err(ReportError::io(path))
+}
+
+/// The bytes [`write_csv`] writes to `path` (named in errors).
+pub fn csv_bytes<T: serde::Serialize>(path: &Path, header: &[&str], rows: &[T]) -> Result<Vec<u8>, StoreError> {
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     w.write_record(header).map_err(ReportError::csv(path))?;
     for r in rows {
         w.serialize(r).map_err(ReportError::csv(path))?;
     }
-    let bytes = w.into_inner().map_err(|e| ReportError::io(path)(e.into_error()))?;
-    atomic_write_bytes(path, &bytes).map_err(ReportError::io(path))
+    w.into_inner().map_err(|e| ReportError::io(path)(e.into_error()))
 }
 
 /// Reads CSV rows (serde, by header name; extra columns are ignored).

@@ -5,16 +5,18 @@ pub mod catalog;
 pub mod overlay;
 
 use crate::analysis::{
-    across_truths_markdown, base_of, budget_markdown, budget_pairs, claims_markdown, comparison_markdown, comparisons, convergence,
-    convergence_markdown, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown, phase_cells, phase_heatmaps,
-    phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times, run_times_markdown, sensitivity_markdown,
-    spread_markdown, summary, truth_spread, GateComparison, Results, COMPARISON_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
+    across_truths_markdown, base_of, budget_markdown, budget_pairs, claim_rows, claims_markdown, comparison_markdown, comparisons,
+    convergence, convergence_markdown, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown, phase_cells,
+    phase_heatmaps, phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times, run_times_markdown,
+    sensitivity_markdown, spread_markdown, summary, truth_spread, GateComparison, Results, COMPARISON_RULE, OWN_TRUTH_RULE,
+    REFERENCE_CORES,
 };
+use crate::dictionary::{Dir, Table, CLAIMS, OWN_TRUTH, TABLES, TABLES_DIR};
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
 use crate::figures::{draw_grid, draw_panel};
 use crate::paper::{reported, PaperCurve};
-use crate::rows::{find_rate, NRange, RateRow, SummaryRow};
+use crate::rows::{find_rate, ClaimRow, NRange, OwnTruthRow, RateRow, SummaryRow};
 use crate::store;
 use catalog::{figure_specs, panels, Layout};
 use serde::{Deserialize, Serialize, Serializer};
@@ -265,17 +267,19 @@ impl Inputs<'_> {
     }
 }
 
-/// A page's output: files of figures/ (name, text) and the section it adds to REPORT.md.
+/// A page's output: files of figures/ (name, text), the typed tables of data/tables/ it derives
+/// (the table, its CSV bytes), and the section it adds to REPORT.md.
 #[derive(Default)]
 struct Page {
     files: Vec<(&'static str, String)>,
+    data: Vec<(&'static Table, Vec<u8>)>,
     report: Option<String>,
 }
 
 impl Page {
     /// One file, `# title` over `body`, whose body is also REPORT.md's section `## heading`.
     fn section(file: &'static str, title: &str, heading: &str, body: String) -> Page {
-        Page { files: vec![(file, format!("# {title}\n\n{body}"))], report: Some(format!("\n## {heading}\n\n{body}\n")) }
+        Page { files: vec![(file, format!("# {title}\n\n{body}"))], data: Vec::new(), report: Some(format!("\n## {heading}\n\n{body}\n")) }
     }
 }
 
@@ -359,10 +363,19 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
     r.push_str(REPORT_PREAMBLE);
     r.push_str(REPORT_PROTOCOL);
+    // a derived table is rewritten by its page, or removed when no page derives it from these
+    // experiments (so that none is left from another set of experiments)
+    let tables_dir = root.dir.join("data").join(TABLES_DIR);
+    let mut derived = Vec::new();
     for page in PAGES {
-        let Page { files, report } = page(&input)?;
+        let Page { files, data, report } = page(&input)?;
         for (name, text) in files {
             write(&input.dir.join(name), text.as_bytes())?;
+        }
+        for (table, bytes) in data {
+            std::fs::create_dir_all(&tables_dir).map_err(ReportError::io(&tables_dir))?;
+            write(&tables_dir.join(table.file), &bytes)?;
+            derived.push(table.file);
         }
         if let Some(section) = report {
             r.push_str(&section);
@@ -393,6 +406,12 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
     if !input.main.is_empty() {
         write(&input.dir.join("REPORT.md"), r.as_bytes())?;
     }
+    for t in TABLES.iter().filter(|t| t.dir == Dir::Shared && !derived.contains(&t.file)) {
+        let path = tables_dir.join(t.file);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(ReportError::io(&path))?;
+        }
+    }
     Ok(())
 }
 
@@ -407,7 +426,7 @@ fn table1_page(i: &Inputs<'_>) -> Result<Page> {
     t1.push_str(TABLE1_MEASURED);
     t1.push_str(&rates_markdown(&t1_rates, |x| i.verdict_of(x)));
     write_rates_csv(&i.dir.join("table1.csv"), &t1_rates, |x| i.verdict_of(x))?;
-    Ok(Page { files: vec![("table1.md", t1)], report: None })
+    Ok(Page { files: vec![("table1.md", t1)], ..Page::default() })
 }
 
 /// figures/claims.md: every claim judged by the rule of its kind, and the comparative claim.
@@ -415,7 +434,9 @@ fn claims_page(i: &Inputs<'_>) -> Result<Page> {
     if i.main.is_empty() {
         return Ok(Page::default());
     }
-    let claims = claims_markdown(&i.main_exps, &i.main_rates, &i.spread, &i.lb_rows, &i.unsettled);
+    let rows = claim_rows(&i.main_exps, &i.main_rates, &i.spread, &i.unsettled);
+    let csv = store::csv_bytes(Path::new(CLAIMS.file), &ClaimRow::HEADER, &rows)?;
+    let claims = claims_markdown(&rows, &i.lb_rows);
     let mut c = format!("# Claims of the paper against the data\n\n{claims}");
     if !i.comps.is_empty() {
         let _ = write!(
@@ -424,7 +445,7 @@ fn claims_page(i: &Inputs<'_>) -> Result<Page> {
             comparison_markdown(&i.comps)
         );
     }
-    Ok(Page { files: vec![("claims.md", c)], report: Some(format!("{REPORT_CLAIMS}{claims}\n")) })
+    Ok(Page { files: vec![("claims.md", c)], data: vec![(&CLAIMS, csv)], report: Some(format!("{REPORT_CLAIMS}{claims}\n")) })
 }
 
 /// figures/sample_complexity.md: the same-data comparison, across truth draws, and the paper's own
@@ -454,19 +475,23 @@ fn sample_complexity_page(i: &Inputs<'_>) -> Result<Page> {
     let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> =
         i.main.iter().chain(&i.phase).map(|(e, l)| (*e, l.fits.as_slice())).collect();
     let own = own_truth_comparisons(&record);
+    let mut data = Vec::new();
     if !own.is_empty() {
+        let rows: Vec<OwnTruthRow> = own.iter().flat_map(|c| c.rows()).collect();
+        data.push((&OWN_TRUTH, store::csv_bytes(Path::new(OWN_TRUTH.file), &OwnTruthRow::HEADER, &rows)?));
         let _ = write!(
             text,
             "\n## The paper's own comparison: each gate under its own truth\n\n{OWN_TRUTH_RULE}\n\n{}",
             own_truth_markdown(&own)
         );
     }
-    Ok(Page::section(
+    let page = Page::section(
         "sample_complexity.md",
         "Sigmoid against softmax gating on the same data",
         "Sigmoid against softmax gating (the comparative claim)",
         format!("{COMPARISON_RULE}\n\n{text}"),
-    ))
+    );
+    Ok(Page { data, ..page })
 }
 
 /// figures/convergence.md: does every least-squares fit converge, why the others stopped, and
@@ -520,7 +545,7 @@ fn run_times_page(i: &Inputs<'_>) -> Result<Page> {
         return Ok(Page::default());
     }
     let text = run_times_markdown(&times, REFERENCE_CORES);
-    Ok(Page { files: vec![("run_times.md", format!("# What the results cost to compute\n\n{text}"))], report: None })
+    Ok(Page { files: vec![("run_times.md", format!("# What the results cost to compute\n\n{text}"))], ..Page::default() })
 }
 
 /// figures/truth_spread.md: the headline slopes across truth draws.
@@ -567,7 +592,7 @@ fn replication_page(i: &Inputs<'_>) -> Result<Page> {
         let ps = protocol_search_markdown(&paper, &search_in);
         files.push(("protocol_search.md", format!("# Protocol search: which reading of the paper's SGD reproduces its curves?\n\nEvery candidate of the grid (batch size 32, 256 or the whole sample; initial noise sd 0, 1e-4, 1e-3 or 1e-2; the split atom's mass shared or copied) run on the data of E1-E3 (PS1-PS3), scored against the panel's target and, for Regime 2 panels, against the split start the fits begin from.\n\n{}\n{ps}", crate::analysis::status_rule())));
     }
-    Ok(Page { files, report: Some(format!("\n## The paper's curves beside ours\n\n{figure_md}{text}\n")) })
+    Ok(Page { files, data: Vec::new(), report: Some(format!("\n## The paper's curves beside ours\n\n{figure_md}{text}\n")) })
 }
 
 /// figures/phase_diagram.md and its heatmaps.
@@ -613,6 +638,7 @@ fn sensitivity_page(i: &Inputs<'_>) -> Result<Page> {
     r.push_str(&sensitivity);
     Ok(Page {
         files: vec![("sensitivity.md", format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}"))],
+        data: Vec::new(),
         report: Some(r),
     })
 }

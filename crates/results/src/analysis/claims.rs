@@ -3,7 +3,7 @@
 //! claim has its own table (see `comparison`).
 
 use super::verdicts::{curve_verdict, describe, TruthSpread, RULES};
-use crate::rows::{find_rate, RateKey, RateRow};
+use crate::rows::{find_rate, ClaimRow, RateKey, RateRow, NO_SLOPE};
 use smoe_experiment::config::ClaimType;
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::{ClaimKind, SlopeEvidence};
@@ -36,16 +36,66 @@ pub struct LowerBoundRow {
 /// G_bars that are not settled: (experiment, setting, gate name) -> why (see the settling table).
 pub type Unsettled = BTreeMap<(String, String, String), String>;
 
-/// The claims table: one row per theory entry, fit and estimator, judged on the upper half of
-/// the n grid, plus the rows of the lower-bound experiments; the rules are written above it. A
-/// row measured against a G_bar that is not settled says so beside its verdict.
-pub fn claims_markdown(
-    exps: &[Experiment],
-    rates: &[RateRow],
-    spread: &TruthSpread,
-    lower: &[LowerBoundRow],
-    unsettled: &Unsettled,
-) -> String {
+/// The claims: one row per theory entry, fit and estimator, judged on the upper half of the n
+/// grid (data/tables/claims.csv, and the rows of [`claims_markdown`]). A row measured against a
+/// G_bar that is not settled says why in `gbar_caveat`.
+pub fn claim_rows(exps: &[Experiment], rates: &[RateRow], spread: &TruthSpread, unsettled: &Unsettled) -> Vec<ClaimRow> {
+    let mut out = Vec::new();
+    for exp in exps {
+        for st in &exp.settings {
+            for f in &st.fits {
+                for th in &f.theory {
+                    for (est, est_kind) in &exp.estimators {
+                        let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity);
+                        let kind = th.claim_kind();
+                        let full = find_rate(rates, &key);
+                        let cv = full.and_then(|_| curve_verdict(exp, &st.name, f, (est, est_kind), th, rates, spread));
+                        let gbar_caveat = match f.target {
+                            smoe_experiment::rows::Target::Gbar => unsettled
+                                .get(&(exp.id().to_string(), st.name.clone(), f.gate.name().to_string()))
+                                .cloned()
+                                .unwrap_or_default(),
+                            smoe_experiment::rows::Target::Truth => String::new(),
+                        };
+                        let (e, (truth_sd, truth_draws), verdict) = match &cv {
+                            Some(cv) => (cv.evidence, cv.spread.unwrap_or((f64::NAN, 0)), cv.verdict.label().to_string()),
+                            None => (
+                                SlopeEvidence { slope: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN, n_min: f64::NAN, n_max: f64::NAN },
+                                (f64::NAN, 0),
+                                NO_SLOPE.to_string(),
+                            ),
+                        };
+                        out.push(ClaimRow {
+                            theorem: th.source.clone(),
+                            claim_kind: kind_label(th.claim, kind).to_string(),
+                            experiment: exp.id().to_string(),
+                            setting: st.name.clone(),
+                            gate_fit: f.gate.to_string(),
+                            target: f.target.name().to_string(),
+                            quantity: th.quantity,
+                            estimator: est.clone(),
+                            predicted: predicted(kind),
+                            exponent: exponent(kind),
+                            slope: e.slope,
+                            slope_low: e.ci_low,
+                            slope_high: e.ci_high,
+                            truth_sd,
+                            truth_draws,
+                            full_slope: full.map_or(f64::NAN, |r| r.slope),
+                            verdict,
+                            gbar_caveat,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The claims table of figures/claims.md: the rules, then the rows of [`claim_rows`], then the
+/// rows of the lower-bound experiments.
+pub fn claims_markdown(rows: &[ClaimRow], lower: &[LowerBoundRow]) -> String {
     let mut s = String::new();
     s.push_str(&RULES.describe());
     s.push(' ');
@@ -57,57 +107,31 @@ pub fn claims_markdown(
         crate::analysis::MIN_N_VALUES
     );
     s.push_str("\n\n| theorem (NeurIPS numbering) | kind | experiment / setting / fit | quantity | estimator | predicted | upper half: slope [95% CI] | truth spread (sd, draws) | full range: slope | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    for exp in exps {
-        for st in &exp.settings {
-            for f in &st.fits {
-                for th in &f.theory {
-                    for (est, est_kind) in &exp.estimators {
-                        let key = RateKey::paper(exp.id(), &st.name, f.gate, est, th.quantity);
-                        let kind = th.claim_kind();
-                        // the columns every row has: claim, kind, where, quantity, estimator, prediction
-                        let head = format!(
-                            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} |",
-                            th.source,
-                            kind_label(th.claim, kind),
-                            exp.id(),
-                            st.name,
-                            f.gate,
-                            f.target.name(),
-                            th.quantity,
-                            est,
-                            predicted(kind)
-                        );
-                        let (Some(full), Some(cv)) =
-                            (find_rate(rates, &key), curve_verdict(exp, &st.name, f, (est, est_kind), th, rates, spread))
-                        else {
-                            // no slope: too few values of n with enough usable fits (see rates)
-                            let _ = writeln!(
-                                s,
-                                "{head} – | – | – | **no slope**: too few values of n (upper half) with at least half of their fits usable; degenerate fits in figures/convergence.md |"
-                            );
-                            continue;
-                        };
-                        let (e, sp, verdict) = (cv.evidence, cv.spread, cv.verdict);
-                        let caveat = match f.target {
-                            smoe_experiment::rows::Target::Gbar => unsettled
-                                .get(&(exp.id().to_string(), st.name.clone(), f.gate.name().to_string()))
-                                .map_or(String::new(), |why| format!(" (G_bar not settled: {why})")),
-                            smoe_experiment::rows::Target::Truth => String::new(),
-                        };
-                        let _ = writeln!(
-                            s,
-                            "{head} {} [{}, {}] | {} | {} | **{}**{caveat} |",
-                            f2(e.slope),
-                            f2(e.ci_low),
-                            f2(e.ci_high),
-                            sp.map_or("–".to_string(), |(sd, k)| format!("{}, {k}", f2(sd))),
-                            f2(full.slope),
-                            verdict.label()
-                        );
-                    }
-                }
-            }
+    for r in rows {
+        // the columns every row has: claim, kind, where, quantity, estimator, prediction
+        let head = format!(
+            "| {} | {} | {} / {} / {} fit to {} | {} | {} | {} |",
+            r.theorem, r.claim_kind, r.experiment, r.setting, r.gate_fit, r.target, r.quantity, r.estimator, r.predicted
+        );
+        if r.verdict == NO_SLOPE {
+            // no slope: too few values of n with enough usable fits (see rates)
+            let _ = writeln!(
+                s,
+                "{head} – | – | – | **no slope**: too few values of n (upper half) with at least half of their fits usable; degenerate fits in figures/convergence.md |"
+            );
+            continue;
         }
+        let caveat = if r.gbar_caveat.is_empty() { String::new() } else { format!(" (G_bar not settled: {})", r.gbar_caveat) };
+        let _ = writeln!(
+            s,
+            "{head} {} [{}, {}] | {} | {} | **{}**{caveat} |",
+            f2(r.slope),
+            f2(r.slope_low),
+            f2(r.slope_high),
+            if r.truth_draws == 0 { "–".to_string() } else { format!("{}, {}", f2(r.truth_sd), r.truth_draws) },
+            f2(r.full_slope),
+            r.verdict
+        );
     }
     if !lower.is_empty() {
         s.push_str("\n**The lower-bound experiments** (truths that move with n along the two-point constructions of the proofs; figures/lower_bound.md). While the members' regression functions stay within about n^-1/2 of each other (last column: sqrt(n) ‖f₁ − f₂‖ far below the noise sd 0.1), the data cannot tell them apart and no estimator's worst case can fall faster than the loss between them (Le Cam). Verdict: *consistent* unless the worst of the two members' mean losses (upper half of the n grid) falls clearly faster than that separation (interval entirely below its slope minus the allowance), which would mean the experiment is broken; whether the construction's separation itself falls no faster than the theorem's n^-1/2 is read off the two slope columns.\n\n| theorem | experiment | quantity | theorem's worst case | separation between the members: slope | worst of pair: slope [95% CI] | max over n of sqrt(n) ‖f₁ − f₂‖ | verdict |\n|---|---|---|---|---|---|---|---|\n");
@@ -136,6 +160,14 @@ fn kind_label(claim: ClaimType, kind: ClaimKind) -> &'static str {
     match claim {
         ClaimType::None => "no theorem",
         _ => kind.label(),
+    }
+}
+
+/// The exponent a claim of this kind predicts (NaN where it predicts none).
+fn exponent(kind: ClaimKind) -> f64 {
+    match kind {
+        ClaimKind::UpperBound { exponent, .. } | ClaimKind::LowerBound { exponent } => exponent,
+        ClaimKind::SlowRate | ClaimKind::NoTheorem => f64::NAN,
     }
 }
 

@@ -18,7 +18,7 @@ mod summary;
 mod verdicts;
 
 pub use budget::{budget_markdown, budget_pairs, BudgetPair};
-pub use claims::{claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
+pub use claims::{claim_rows, claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
 pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, Apart, GateComparison, COMPARED, COMPARISON_RULE};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};

@@ -40,6 +40,38 @@ pub struct OwnTruthComparison {
     pub verdict: ComparativeVerdict,
 }
 
+impl OwnTruthComparison {
+    /// Its rows of data/tables/own_truth.csv: one per common level, or one with level 0 if none.
+    pub fn rows(&self) -> Vec<crate::rows::OwnTruthRow> {
+        let row = |level: u32, (eps, r, lo, hi): (f64, f64, f64, f64)| crate::rows::OwnTruthRow {
+            sigmoid_experiment: self.sigmoid.0.clone(),
+            sigmoid_setting: self.sigmoid.1.clone(),
+            softmax_experiment: self.softmax.0.clone(),
+            softmax_setting: self.softmax.1.clone(),
+            estimator: self.estimator.clone(),
+            quantity: self.quantity,
+            verdict: self.verdict.label().to_string(),
+            sigmoid_slope: self.sigmoid_slope.0,
+            sigmoid_slope_low: self.sigmoid_slope.1,
+            sigmoid_slope_high: self.sigmoid_slope.2,
+            softmax_slope: self.softmax_slope.0,
+            softmax_slope_low: self.softmax_slope.1,
+            softmax_slope_high: self.softmax_slope.2,
+            level,
+            eps,
+            log2_ratio: r,
+            log2_ratio_low: lo,
+            log2_ratio_high: hi,
+        };
+        let ratios = &self.comparison.ratios;
+        if ratios.is_empty() {
+            vec![row(0, (f64::NAN, f64::NAN, f64::NAN, f64::NAN))]
+        } else {
+            ratios.iter().enumerate().map(|(i, &t)| row(i as u32 + 1, t)).collect()
+        }
+    }
+}
+
 /// Whether two truth recipes are the same in everything but the gate.
 fn same_but_gate(a: &TruthConfig, b: &TruthConfig) -> bool {
     a.expert == b.expert
