@@ -576,16 +576,16 @@ pub const COMPARISONS: Table = Table {
         EXPERIMENT,
         SETTING,
         ESTIMATOR,
-        col("quantity", Text, NO_UNIT, "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet)."),
-        col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(VERDICTS),
+        COMPARED_QUANTITY,
+        COMPARISON_VERDICT,
         col("slope_diff", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n), sigmoid minus softmax."),
         col("slope_diff_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
         col("slope_diff_high", Scientific(6), NO_UNIT, "High end."),
         col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns), and the comparison is judged pair by pair."),
-        col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges."),
-        col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where sigmoid needs fewer samples."),
-        col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
-        col("log2_ratio_high", Scientific(6), NO_UNIT, "High end."),
+        EPS,
+        LOG2_RATIO,
+        LOG2_RATIO_LOW,
+        LOG2_RATIO_HIGH,
         col("sigmoid_lower", Integer, "fits", "Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's."),
         col("pairs", Integer, "fits", "Paired fits (all n)."),
     ],
@@ -593,6 +593,21 @@ pub const COMPARISONS: Table = Table {
 
 const VERDICTS: &[&str] =
     &["sigmoid better", "softmax better", "no difference", "mixed", "not comparable (no common error level in range)"];
+
+/// The columns both gate comparisons share (comparisons.csv, own_truth.csv).
+const COMPARED_QUANTITY: Column = col(
+    "quantity",
+    Text,
+    NO_UNIT,
+    "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet).",
+);
+const COMPARISON_VERDICT: Column =
+    col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(VERDICTS);
+const EPS: Column = col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges.");
+const LOG2_RATIO: Column =
+    col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where the sigmoid side needs fewer samples.");
+const LOG2_RATIO_LOW: Column = col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end.");
+const LOG2_RATIO_HIGH: Column = col("log2_ratio_high", Scientific(6), NO_UNIT, "High end.");
 
 /// `data/tables/claims.csv`: every claim of the paper against its curve ([`crate::rows::ClaimRow`]).
 pub const CLAIMS: Table = Table {
@@ -658,8 +673,8 @@ pub const OWN_TRUTH: Table = Table {
         col("softmax_experiment", Text, NO_UNIT, "Experiment of the softmax side (softmax truth, softmax fit)."),
         col("softmax_setting", Text, NO_UNIT, "Its setting."),
         ESTIMATOR,
-        col("quantity", Text, NO_UNIT, "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet)."),
-        col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(VERDICTS),
+        COMPARED_QUANTITY,
+        COMPARISON_VERDICT,
         col("sigmoid_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the sigmoid side."),
         col("sigmoid_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
         col("sigmoid_slope_high", Scientific(6), NO_UNIT, "High end."),
@@ -667,10 +682,10 @@ pub const OWN_TRUTH: Table = Table {
         col("softmax_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
         col("softmax_slope_high", Scientific(6), NO_UNIT, "High end."),
         col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns)."),
-        col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges."),
-        col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where the sigmoid side needs fewer samples."),
-        col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
-        col("log2_ratio_high", Scientific(6), NO_UNIT, "High end."),
+        EPS,
+        LOG2_RATIO,
+        LOG2_RATIO_LOW,
+        LOG2_RATIO_HIGH,
     ],
 };
 
