@@ -32,6 +32,16 @@ pub struct GateComparison {
     pub apart: Apart,
 }
 
+/// The rows of a comparison's table: one per common level (numbered from 1, the largest error
+/// first), or one with level 0 and NaN in the level's columns when the curves share none.
+pub(crate) fn per_level<R>(ratios: &[(f64, f64, f64, f64)], row: impl Fn(u32, (f64, f64, f64, f64)) -> R) -> Vec<R> {
+    if ratios.is_empty() {
+        vec![row(0, (f64::NAN, f64::NAN, f64::NAN, f64::NAN))]
+    } else {
+        ratios.iter().enumerate().map(|(i, &t)| row(i as u32 + 1, t)).collect()
+    }
+}
+
 impl GateComparison {
     /// Its rows of comparisons.csv: one per common level, or one with level 0 if none.
     pub fn rows(&self) -> Vec<crate::rows::ComparisonRow> {
@@ -53,11 +63,7 @@ impl GateComparison {
             sigmoid_lower: self.apart.sigmoid_lower,
             pairs: self.apart.pairs,
         };
-        if c.ratios.is_empty() {
-            vec![row(0, (f64::NAN, f64::NAN, f64::NAN, f64::NAN))]
-        } else {
-            c.ratios.iter().enumerate().map(|(i, &t)| row(i as u32 + 1, t)).collect()
-        }
+        per_level(&c.ratios, row)
     }
 }
 

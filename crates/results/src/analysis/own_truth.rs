@@ -15,7 +15,7 @@
 //! identity only (both sides, estimator, quantity).
 
 use super::claims::f2;
-use super::comparison::{COMPARED, LEVELS};
+use super::comparison::{per_level, COMPARED, LEVELS};
 use super::{grouped, is_theorems_estimator};
 use smoe_experiment::config::TruthConfig;
 use smoe_experiment::plan::Experiment;
@@ -63,12 +63,7 @@ impl OwnTruthComparison {
             log2_ratio_low: lo,
             log2_ratio_high: hi,
         };
-        let ratios = &self.comparison.ratios;
-        if ratios.is_empty() {
-            vec![row(0, (f64::NAN, f64::NAN, f64::NAN, f64::NAN))]
-        } else {
-            ratios.iter().enumerate().map(|(i, &t)| row(i as u32 + 1, t)).collect()
-        }
+        per_level(&self.comparison.ratios, row)
     }
 }
 
