@@ -21,18 +21,19 @@ TV      := workflow/tv1_truth_variability.yaml workflow/tv2_truth_variability.ya
 # E1-E3 are the paper's figures; the rest go beyond it (see README). Ordered so that the paper's
 # figures come first and the costliest experiments last.
 CONFIGS := $(E1) $(E2) $(E3) $(BC) $(PS) $(LB) $(E5) $(TV) $(S1) $(S2) $(E6) $(E4)
-# the phase diagram (make phase): its own target, as it costs about as much as everything else
+# the phase diagram (also `make phase` alone): its columns cost about as much as everything else
 PHASE   := $(sort $(wildcard workflow/phase_*.yaml))
 
 .PHONY: all phase build test bench e1 e2 e3 e4 e5 e6 s1 s2 figures tables data-dictionary data-dictionary-check verify clean smoke dist dist-test cluster-test
 
+# everything: every experiment and the phase diagram, so that `make clean all` reruns it all
 all: build
 	bash workflow/resume_journals.sh
 	$(SMOE) data-dictionary
-	$(SMOE) all $(CONFIGS) --report-with $(PHASE)
+	$(SMOE) all $(CONFIGS) $(PHASE)
 
-# the phase diagram over gate scale x expert x truth gate (figures/phase_diagram.md): simulated
-# here only; `make all` reports it when its results are current
+# the phase diagram alone over gate scale x expert x truth gate (figures/phase_diagram.md),
+# reported with the other experiments where their results are current
 phase: build
 	bash workflow/resume_journals.sh
 	$(SMOE) all $(PHASE) --report-with $(CONFIGS)

@@ -591,8 +591,14 @@ pub const COMPARISONS: Table = Table {
     ],
 };
 
-const VERDICTS: &[&str] =
-    &["sigmoid better", "softmax better", "no difference", "mixed", "not comparable (no common error level in range)"];
+const VERDICTS: &[&str] = &[
+    "sigmoid better",
+    "softmax better",
+    "no difference",
+    "mixed",
+    "not comparable (no common error level in range)",
+    crate::analysis::NOT_JUDGED,
+];
 
 /// The columns both gate comparisons share (comparisons.csv, own_truth.csv).
 const COMPARED_QUANTITY: Column = col(
@@ -601,8 +607,13 @@ const COMPARED_QUANTITY: Column = col(
     NO_UNIT,
     "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet).",
 );
-const COMPARISON_VERDICT: Column =
-    col("verdict", Text, NO_UNIT, "The comparison's verdict (the same on each of its rows).").one_of(VERDICTS);
+const COMPARISON_VERDICT: Column = col(
+    "verdict",
+    Text,
+    NO_UNIT,
+    "The comparison's verdict (the same on each of its rows); `expert_err_matched`, which a gate's normalisation moves, is never judged.",
+)
+.one_of(VERDICTS);
 const EPS: Column = col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges.");
 const LOG2_RATIO: Column =
     col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where the sigmoid side needs fewer samples.");

@@ -610,6 +610,17 @@ fn phase_page(i: &Inputs<'_>) -> Result<Page> {
             draw_heatmaps(&maps, &i.dir.join(format!("phase_diagram_{q}")))?;
         }
     }
+    // the paper's own comparison at each scale: a sigmoid fit of the sigmoid-truth column beside
+    // a softmax fit of the softmax-truth column of the same expert and scale
+    let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> = i.phase.iter().map(|(e, l)| (*e, l.fits.as_slice())).collect();
+    let own = own_truth_comparisons(&record);
+    if !own.is_empty() {
+        let _ = write!(
+            text,
+            "\n### The paper's own comparison: each gate under its own truth, at each scale\n\n{OWN_TRUTH_RULE}\n\n{}",
+            own_truth_markdown(&own)
+        );
+    }
     let intro = format!("Is sigmoid gating more sample efficient than softmax gating? Each cell is a Regime-2 truth (one over-specified atom with a non-zero gate slope) with the given experts and truth gate, at gate-slope variance nu_g (units of 1/d; the paper uses 0.01), fitted by both gates on the same data with the converged least-squares estimator; both are scored against the truth by the same metric. ![contribution error](phase_diagram_contribution_err.png) ![expert error](phase_diagram_expert_err_matched.png) ![L2 error](phase_diagram_l2_to_truth.png)\n\n{COMPARISON_RULE}\n");
     Ok(Page::section(
         "phase_diagram.md",

@@ -15,6 +15,25 @@ use std::fmt::Write as _;
 /// The quantities both gates are compared on.
 pub const COMPARED: [Quantity; 3] = [Quantity::ContributionErr, Quantity::ExpertErrMatched, Quantity::L2ToTruth];
 
+/// The verdict column of a comparison whose metric a gate's normalisation moves: the matched
+/// expert error (with positively homogeneous experts a softmax fit reproduces a sigmoid truth only
+/// by rescaling its experts, docs/PROTOCOL.md 11c) is measured and shown, never judged.
+pub const NOT_JUDGED: &str = "not judged (a gate's normalisation moves this metric)";
+
+/// Whether comparisons of `q` are judged: only metrics that no gate normalisation can move.
+pub fn is_judged(q: Quantity) -> bool {
+    !matches!(q, Quantity::ExpertErrMatched)
+}
+
+/// The verdict a comparison of `q` states: the rule's, or [`NOT_JUDGED`].
+pub fn stated_verdict(q: Quantity, v: ComparativeVerdict) -> &'static str {
+    if is_judged(q) {
+        v.label()
+    } else {
+        NOT_JUDGED
+    }
+}
+
 /// Levels of the error at which n_softmax / n_sigmoid is read.
 pub const LEVELS: usize = 3;
 
@@ -51,7 +70,7 @@ impl GateComparison {
             setting: self.setting.clone(),
             estimator: self.estimator.clone(),
             quantity: self.quantity,
-            verdict: self.verdict.label().to_string(),
+            verdict: stated_verdict(self.quantity, self.verdict).to_string(),
             slope_diff: c.slope_diff,
             slope_diff_low: c.slope_diff_low,
             slope_diff_high: c.slope_diff_high,
@@ -205,7 +224,7 @@ pub fn comparison_markdown(rows: &[GateComparison]) -> String {
             f2(c.slope_diff_low),
             f2(c.slope_diff_high),
             levels,
-            r.verdict.label()
+            stated_verdict(r.quantity, r.verdict)
         );
     }
     s
@@ -218,14 +237,17 @@ pub fn across_truths_markdown(base: &[GateComparison], draws: &[(String, GateCom
     let mut groups: std::collections::BTreeMap<(String, String, String, String), Vec<&'static str>> = Default::default();
     for (b, c) in draws {
         let setting = super::spread::base_setting(&c.setting).to_string();
-        groups.entry((b.clone(), setting, c.estimator.clone(), c.quantity.to_string())).or_default().push(c.verdict.label());
+        groups
+            .entry((b.clone(), setting, c.estimator.clone(), c.quantity.to_string()))
+            .or_default()
+            .push(stated_verdict(c.quantity, c.verdict));
     }
     let mut s = String::from("| experiment / setting | estimator | quantity | verdict on the experiment's truth | verdicts on the truth draws |\n|---|---|---|---|---|\n");
     for ((b, setting, est, q), verdicts) in &groups {
         let own = base
             .iter()
             .find(|c| &c.experiment == b && &c.setting == setting && &c.estimator == est && &c.quantity.to_string() == q)
-            .map_or("–", |c| c.verdict.label());
+            .map_or("–", |c| stated_verdict(c.quantity, c.verdict));
         let mut by_label: std::collections::BTreeMap<&str, usize> = Default::default();
         for v in verdicts {
             *by_label.entry(v).or_default() += 1;
@@ -291,5 +313,25 @@ mod tests {
         assert!(md.contains("| E3 / relu | lse | l2_to_truth | softmax better | softmax better: 2 of 3; no difference: 1 of 3 |"), "{md}");
         assert!(md.contains("| E3 / linear | lse | l2_to_truth | no difference | sigmoid better: 1 of 1 |"), "{md}");
         assert_eq!(md.lines().count(), 4, "a header, a rule and one row per base setting: {md}");
+    }
+
+    /// One rule for every judged metric, and none for the one a gate's normalisation moves: the
+    /// matched expert error's comparison keeps its measurements but states no verdict, in the
+    /// table and in comparisons.csv, whatever the rule would have said.
+    #[test]
+    fn the_matched_expert_error_is_shown_not_judged() {
+        use ComparativeVerdict::*;
+        for v in [SigmoidBetter, SoftmaxBetter, NoDifference, Mixed, NotComparable] {
+            assert_eq!(stated_verdict(Quantity::ExpertErrMatched, v), NOT_JUDGED);
+            assert_eq!(stated_verdict(Quantity::ContributionErr, v), v.label());
+            assert_eq!(stated_verdict(Quantity::L2ToTruth, v), v.label());
+        }
+        let mut c = comparison("E6", "relu", SigmoidBetter);
+        c.quantity = Quantity::ExpertErrMatched;
+        let md = comparison_markdown(std::slice::from_ref(&c));
+        assert!(md.contains(&format!("**{NOT_JUDGED}**")) && !md.contains("sigmoid better"), "{md}");
+        assert!(c.rows().iter().all(|r| r.verdict == NOT_JUDGED));
+        c.quantity = Quantity::ContributionErr;
+        assert!(comparison_markdown(&[c]).contains("**sigmoid better**"));
     }
 }

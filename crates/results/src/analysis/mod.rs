@@ -19,7 +19,10 @@ mod verdicts;
 
 pub use budget::{budget_markdown, budget_pairs, BudgetPair};
 pub use claims::{claim_rows, claims_markdown, verdict_counts, LowerBoundRow, Unsettled};
-pub use comparison::{across_truths_markdown, comparison_markdown, comparisons, Apart, GateComparison, COMPARED, COMPARISON_RULE};
+pub use comparison::{
+    across_truths_markdown, comparison_markdown, comparisons, is_judged, stated_verdict, Apart, GateComparison, COMPARED, COMPARISON_RULE,
+    NOT_JUDGED,
+};
 pub use convergence::{convergence, convergence_markdown, ConvergenceRow, TARGET_SHARE};
 pub use lower_bound::{lower_bound_markdown, lower_bound_rows};
 pub use own_truth::{own_truth_comparisons, own_truth_markdown, OwnTruthComparison, OWN_TRUTH_RULE};

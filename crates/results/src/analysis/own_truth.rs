@@ -50,7 +50,7 @@ impl OwnTruthComparison {
             softmax_setting: self.softmax.1.clone(),
             estimator: self.estimator.clone(),
             quantity: self.quantity,
-            verdict: self.verdict.label().to_string(),
+            verdict: super::comparison::stated_verdict(self.quantity, self.verdict).to_string(),
             sigmoid_slope: self.sigmoid_slope.0,
             sigmoid_slope_low: self.sigmoid_slope.1,
             sigmoid_slope_high: self.sigmoid_slope.2,
@@ -196,7 +196,7 @@ pub fn own_truth_markdown(rows: &[OwnTruthComparison]) -> String {
             slope(r.sigmoid_slope),
             slope(r.softmax_slope),
             levels,
-            r.verdict.label()
+            super::comparison::stated_verdict(r.quantity, r.verdict)
         );
     }
     s

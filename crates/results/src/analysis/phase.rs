@@ -85,15 +85,16 @@ pub fn phase_heatmaps(cells: &[PhaseCell], what: &str) -> Vec<Heatmap> {
                         Some(c) => {
                             // curves apart with a verdict: the ratio lies beyond the range, so the
                             // colour saturates on the winner's side
-                            let beyond = match (c.log2_ratio.is_finite(), c.comparison.verdict) {
-                                (false, ComparativeVerdict::SigmoidBetter) => Some(SATURATION),
-                                (false, ComparativeVerdict::SoftmaxBetter) => Some(-SATURATION),
+                            let judged = super::comparison::is_judged(c.quantity);
+                            let beyond = match (judged && !c.log2_ratio.is_finite(), c.comparison.verdict) {
+                                (true, ComparativeVerdict::SigmoidBetter) => Some(SATURATION),
+                                (true, ComparativeVerdict::SoftmaxBetter) => Some(-SATURATION),
                                 _ => None,
                             };
                             vr.push(beyond.unwrap_or(c.log2_ratio));
                             mr.push(format!(
                                 "{}\n{}",
-                                mark(c.comparison.verdict),
+                                if judged { mark(c.comparison.verdict) } else { "not judged" },
                                 match beyond {
                                     Some(_) => "beyond range".to_string(),
                                     None if c.log2_ratio.is_finite() => format!("{:+.1}", c.log2_ratio),
@@ -143,7 +144,7 @@ pub fn phase_markdown(cells: &[PhaseCell]) -> String {
             f2(cmp.slope_diff),
             f2(cmp.slope_diff_low),
             f2(cmp.slope_diff_high),
-            c.comparison.verdict.label()
+            super::comparison::stated_verdict(c.quantity, c.comparison.verdict)
         );
     }
     s
