@@ -20,10 +20,10 @@ use smoe_metrics::RateMethod;
 use smoe_model::{Gate, EXPERT_NAMES};
 use smoe_report::commands;
 use smoe_report::dictionary::{
-    self, Column, ColumnType, Dir, Format, Table, CLAIMS, COMPARISONS, FITS, FLOOR, GBAR_CHECK, OWN_TRUTH, PAIR_CHECK, PARAMS, RATES,
-    SUMMARY, TABLES,
+    self, Column, ColumnType, Dir, Format, Table, CLAIMS, COMPARISONS, CONVERGENCE, FITS, FLOOR, GBAR_CHECK, GBAR_SETTLING, OWN_TRUTH,
+    PAIR_CHECK, PARAMS, RATES, SUMMARY, TABLES, TRUTH_SPREAD,
 };
-use smoe_report::rows::{ClaimRow, ComparisonRow, NRange, OwnTruthRow, SummaryRow};
+use smoe_report::rows::{ClaimRow, ComparisonRow, ConvergenceRow, NRange, OwnTruthRow, SettlingRow, SpreadRow, SummaryRow};
 use smoe_report::store;
 use tempfile::TempDir;
 
@@ -139,7 +139,10 @@ fn csv_headers_the_store_writes_are_the_dictionary_columns() {
     store::write_csv::<ComparisonRow>(&path(&COMPARISONS), &ComparisonRow::HEADER, &[]).unwrap();
     store::write_csv::<ClaimRow>(&path(&CLAIMS), &ClaimRow::HEADER, &[]).unwrap();
     store::write_csv::<OwnTruthRow>(&path(&OWN_TRUTH), &OwnTruthRow::HEADER, &[]).unwrap();
-    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS, &CLAIMS, &OWN_TRUTH] {
+    store::write_csv::<ConvergenceRow>(&path(&CONVERGENCE), &ConvergenceRow::HEADER, &[]).unwrap();
+    store::write_csv::<SettlingRow>(&path(&GBAR_SETTLING), &SettlingRow::HEADER, &[]).unwrap();
+    store::write_csv::<SpreadRow>(&path(&TRUTH_SPREAD), &SpreadRow::HEADER, &[]).unwrap();
+    for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS, &CLAIMS, &OWN_TRUTH, &CONVERGENCE, &GBAR_SETTLING, &TRUTH_SPREAD] {
         assert_eq!(t.format, Format::Csv);
         let (header, records) = csv_records(&path(t));
         assert!(records.is_empty());
@@ -284,6 +287,7 @@ fn is_label(column: &str, v: &str) -> Option<bool> {
             ];
             kinds.iter().any(|k| k.label() == v)
         }
+        "why" => smoe_report::analysis::GBAR_REASONS.contains(&v),
         _ => return None,
     })
 }

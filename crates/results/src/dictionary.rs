@@ -700,8 +700,113 @@ pub const OWN_TRUTH: Table = Table {
     ],
 };
 
+/// `data/tables/convergence.csv`: how the least-squares fits stopped ([`crate::rows::ConvergenceRow`]).
+pub const CONVERGENCE: Table = Table {
+    file: "convergence.csv",
+    dir: Dir::Shared,
+    format: Format::Csv,
+    row: "ConvergenceRow",
+    source: "crates/results/src/rows.rs",
+    written_by: "smoe tables",
+    only_when: "an experiment with a least-squares estimator (`kind: lm`) is given",
+    in_git: true,
+    one_row_per: "least-squares setting, fit and estimator of every experiment but the budget checks",
+    key: &["experiment", "setting", "gate_fit", "estimator"],
+    about: "How every least-squares fit stopped, counted per cell: the rows of the first table of figures/convergence.md, whose text states the criterion and the 95% target. A budget check (role `budget check`) is compared with its base experiment in its own section of that page and is not counted here.",
+    columns: &[
+        EXPERIMENT,
+        SETTING,
+        col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
+        ESTIMATOR,
+        col("fits", Integer, "fits", "Least-squares fits of the cell (every n and replication)."),
+        col("converged", Integer, "fits", "Fits that met the convergence criterion (`termination` = `converged` in fits.parquet)."),
+        col("max_iters", Integer, "fits", "Fits that exhausted their iteration budget."),
+        col("stalled", Integer, "fits", "Fits in which no step lowered the objective although the projected gradient was above its tolerance (`line_search_failed`; analysed in figures/convergence.md)."),
+        col("diverged", Integer, "fits", "Fits whose objective became non-finite."),
+        col("at_walls", Integer, "fits", "Fits with at least one parameter on a wall of Theta."),
+        col("walls_gate_intercept_low", Integer, "fits", "Fits with a gate intercept on the low wall."),
+        col("walls_gate_intercept_high", Integer, "fits", "Fits with a gate intercept on the high wall."),
+        col("walls_gate_slope", Integer, "fits", "Fits with a gate slope on a wall."),
+        col("walls_expert_slope", Integer, "fits", "Fits with an expert slope on a wall."),
+        col("walls_expert_intercept", Integer, "fits", "Fits with an expert intercept on a wall."),
+        col("degenerate", Integer, "fits", "Fits that leave a Voronoi cell of their target empty."),
+        col("median_iterations", Scientific(6), "steps", "Median iterations per fit."),
+        col("median_pg_ratio", Scientific(6), NO_UNIT, "Median of the projected gradient over the noise's gradient scale, the convergence test's ratio (the criterion asks for at most `tol_grad`)."),
+    ],
+};
+
+/// `data/tables/gbar_settling.csv`: is each G_bar settled? ([`crate::rows::SettlingRow`]).
+pub const GBAR_SETTLING: Table = Table {
+    file: "gbar_settling.csv",
+    dir: Dir::Shared,
+    format: Format::Csv,
+    row: "SettlingRow",
+    source: "crates/results/src/rows.rs",
+    written_by: "smoe tables",
+    only_when: "a main experiment with a fit scored against G_bar is given",
+    in_git: true,
+    one_row_per: "G_bar of a main experiment (setting and fit)",
+    key: &["experiment", "setting", "gate_fit"],
+    about: "Each G_bar of the main experiments' gbar_check.csv against the smallest losses measured against it: it is settled when its drift over the second half of its budget is at most 1% of the smallest mean D3, and a G_bar that is not settled says why, read off its own numbers (the rule is in figures/REPORT.md, \"Is G_bar settled?\"; docs/PROTOCOL.md 4). A claim measured against an unsettled G_bar carries the reason in claims.csv's `gbar_caveat`.",
+    columns: &[
+        EXPERIMENT,
+        SETTING,
+        col("gate_fit", Text, NO_UNIT, "Gate of the fit, and of its G_bar.").one_of(GATES),
+        col("termination", Text, NO_UNIT, "Why the G_bar fit stopped (as in gbar_check.csv).").one_of(TERMINATIONS),
+        col("objective", Scientific(6), "y^2", "Its objective, the squared L2 distance to f* (NaN: not recorded)."),
+        col("active_walls", Integer, "entries", "Entries of G_bar on a wall of Theta."),
+        col("d3_drift", Scientific(6), NO_UNIT, "D3 distance G_bar moved in the second half of its budget."),
+        col("d3_shift", Scientific(6), NO_UNIT, "D3 distance to the G_bar fitted on the second, larger reference sample."),
+        col("smallest_d3", Scientific(6), NO_UNIT, "The smallest mean D3 measured against this G_bar (any estimator, any n; where every fit of a cell is degenerate, the mean over all of them)."),
+        col("smallest_l2", Scientific(6), "y", "The smallest mean L2 error measured against it, the same way."),
+        col("drift_fraction", Scientific(6), NO_UNIT, "d3_drift / smallest_d3: at most 0.01 for a settled G_bar."),
+        col("verdict", Text, NO_UNIT, "Whether G_bar is settled.").one_of(&["settled", "not settled"]),
+        col("why", Text, NO_UNIT, "Why not settled: its L2 distance to f* is below 1% of the smallest L2 error (the projection is not unique), it has entries on the walls of Theta, or it is still moving; `–` where settled.").one_of(&crate::analysis::GBAR_REASONS),
+    ],
+};
+
+/// `data/tables/truth_spread.csv`: the headline slopes on each truth draw ([`crate::rows::SpreadRow`]).
+pub const TRUTH_SPREAD: Table = Table {
+    file: "truth_spread.csv",
+    dir: Dir::Shared,
+    format: Format::Csv,
+    row: "SpreadRow",
+    source: "crates/results/src/rows.rs",
+    written_by: "smoe tables",
+    only_when: "a main experiment and a truth-variability experiment (role `truth variability`) of it are given",
+    in_git: true,
+    one_row_per: "quantity with a theory entry in the base experiment, estimator and truth draw",
+    key: &["experiment", "setting", "gate_fit", "estimator", "quantity", "draw_experiment", "draw_setting"],
+    about: "The upper-half slope of every quantity the base experiment's theory entries name, measured on each truth draw of its truth-variability experiment (TV1-TV3: the settings of E1-E3 with five truths each) beside the same slope on the base experiment's single truth. The sd across draws widens the intervals of claims.csv (`truth_sd`); figures/truth_spread.md prints the mean and sd per base row.",
+    columns: &[
+        col("experiment", Text, NO_UNIT, "The base experiment (the one the truth-variability experiment repeats)."),
+        col("setting", Text, NO_UNIT, "Its setting."),
+        col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
+        ESTIMATOR,
+        col("quantity", Text, NO_UNIT, "The quantity: a loss name or a column of fits.parquet."),
+        col("single_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) on the base experiment's truth (NaN: no slope)."),
+        col("draw_experiment", Text, NO_UNIT, "The truth-variability experiment of this draw."),
+        col("draw_setting", Text, NO_UNIT, "Its setting of this draw (`<setting>_t<k>`)."),
+        col("draw_slope", Scientific(6), NO_UNIT, "The same slope on this draw's truth."),
+    ],
+};
+
 /// Every table, in the order of DATA.md.
-pub const TABLES: [&Table; 10] = [&FITS, &PARAMS, &RATES, &SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS, &CLAIMS, &OWN_TRUTH];
+pub const TABLES: [&Table; 13] = [
+    &FITS,
+    &PARAMS,
+    &RATES,
+    &SUMMARY,
+    &GBAR_CHECK,
+    &FLOOR,
+    &PAIR_CHECK,
+    &COMPARISONS,
+    &CLAIMS,
+    &OWN_TRUTH,
+    &CONVERGENCE,
+    &GBAR_SETTLING,
+    &TRUTH_SPREAD,
+];
 
 /// The Python example of DATA.md (run on a smoke run's fits.parquet by `make data-dictionary-check`).
 pub const PYTHON_EXAMPLE: &str = r#"import pandas as pd  # with pyarrow installed

@@ -347,6 +347,151 @@ impl OwnTruthRow {
     ];
 }
 
+/// One least-squares experiment cell (setting, fit, estimator) by how its fits stopped; a row of
+/// data/tables/convergence.csv (figures/convergence.md prints the same rows).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConvergenceRow {
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: String,
+    pub estimator: String,
+    pub fits: usize,
+    /// Fits that met the convergence criterion (`termination` = `converged`).
+    pub converged: usize,
+    pub max_iters: usize,
+    /// No step lowers the objective although the projected gradient is above its tolerance.
+    pub stalled: usize,
+    pub diverged: usize,
+    /// Fits with at least one parameter on a wall of Theta, and on each wall.
+    pub at_walls: usize,
+    pub walls_gate_intercept_low: usize,
+    pub walls_gate_intercept_high: usize,
+    pub walls_gate_slope: usize,
+    pub walls_expert_slope: usize,
+    pub walls_expert_intercept: usize,
+    /// Fits leaving a Voronoi cell of their target empty.
+    pub degenerate: usize,
+    #[serde(serialize_with = "sci6")]
+    pub median_iterations: f64,
+    /// Median of projected gradient / the noise's gradient scale (the convergence test's ratio).
+    #[serde(serialize_with = "sci6")]
+    pub median_pg_ratio: f64,
+}
+
+impl ConvergenceRow {
+    /// The fits on each wall, in the order gate intercept low / high, gate slope, expert slope,
+    /// expert intercept.
+    pub fn walls(&self) -> [usize; 5] {
+        [
+            self.walls_gate_intercept_low,
+            self.walls_gate_intercept_high,
+            self.walls_gate_slope,
+            self.walls_expert_slope,
+            self.walls_expert_intercept,
+        ]
+    }
+    /// The columns of data/tables/convergence.csv.
+    pub const HEADER: [&'static str; 18] = [
+        "experiment",
+        "setting",
+        "gate_fit",
+        "estimator",
+        "fits",
+        "converged",
+        "max_iters",
+        "stalled",
+        "diverged",
+        "at_walls",
+        "walls_gate_intercept_low",
+        "walls_gate_intercept_high",
+        "walls_gate_slope",
+        "walls_expert_slope",
+        "walls_expert_intercept",
+        "degenerate",
+        "median_iterations",
+        "median_pg_ratio",
+    ];
+}
+
+/// One G_bar (experiment, setting, fit) against the smallest losses measured against it; a row of
+/// data/tables/gbar_settling.csv (the settling table of figures/REPORT.md prints the same rows).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettlingRow {
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: String,
+    /// How the G_bar fit stopped.
+    pub termination: String,
+    /// Its objective, the squared L2 distance to f* (NaN: not recorded).
+    #[serde(serialize_with = "sci6")]
+    pub objective: f64,
+    pub active_walls: u32,
+    /// D3 between the two halves of its budget, and to an independent G_bar.
+    #[serde(serialize_with = "sci6")]
+    pub d3_drift: f64,
+    #[serde(serialize_with = "sci6")]
+    pub d3_shift: f64,
+    /// The smallest mean D3 and L2 error measured against it (any estimator, any n).
+    #[serde(serialize_with = "sci6")]
+    pub smallest_d3: f64,
+    #[serde(serialize_with = "sci6")]
+    pub smallest_l2: f64,
+    /// d3_drift / smallest_d3.
+    #[serde(serialize_with = "sci6")]
+    pub drift_fraction: f64,
+    /// `settled` or `not settled`.
+    pub verdict: String,
+    /// Why not settled, read off its own numbers; `–` where settled.
+    pub why: String,
+}
+
+impl SettlingRow {
+    /// The columns of data/tables/gbar_settling.csv.
+    pub const HEADER: [&'static str; 13] = [
+        "experiment",
+        "setting",
+        "gate_fit",
+        "termination",
+        "objective",
+        "active_walls",
+        "d3_drift",
+        "d3_shift",
+        "smallest_d3",
+        "smallest_l2",
+        "drift_fraction",
+        "verdict",
+        "why",
+    ];
+}
+
+/// One headline slope measured on one truth draw of a truth-variability experiment, beside the
+/// same slope on the base experiment's single truth; a row of data/tables/truth_spread.csv
+/// (figures/truth_spread.md prints their mean and sd per base row).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpreadRow {
+    /// The base experiment, its setting, fit and estimator, and the quantity.
+    pub experiment: String,
+    pub setting: String,
+    pub gate_fit: String,
+    pub estimator: String,
+    pub quantity: String,
+    /// The upper-half slope on the base experiment's truth (NaN: no slope).
+    #[serde(serialize_with = "sci6")]
+    pub single_slope: f64,
+    /// The truth-variability experiment and its setting of this draw (e.g. `TV1`, `relu_t3`).
+    pub draw_experiment: String,
+    pub draw_setting: String,
+    /// The upper-half slope on this draw's truth.
+    #[serde(serialize_with = "sci6")]
+    pub draw_slope: f64,
+}
+
+impl SpreadRow {
+    /// The columns of data/tables/truth_spread.csv.
+    pub const HEADER: [&'static str; 9] =
+        ["experiment", "setting", "gate_fit", "estimator", "quantity", "single_slope", "draw_experiment", "draw_setting", "draw_slope"];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,5 +541,54 @@ mod tests {
             log2_ratio_high: 0.4,
         };
         assert_eq!(csv_header(&own), OwnTruthRow::HEADER);
+        let conv = ConvergenceRow {
+            experiment: "E1".into(),
+            setting: "relu".into(),
+            gate_fit: "sigmoid".into(),
+            estimator: "lse".into(),
+            fits: 200,
+            converged: 199,
+            max_iters: 1,
+            stalled: 0,
+            diverged: 0,
+            at_walls: 4,
+            walls_gate_intercept_low: 0,
+            walls_gate_intercept_high: 0,
+            walls_gate_slope: 4,
+            walls_expert_slope: 0,
+            walls_expert_intercept: 0,
+            degenerate: 0,
+            median_iterations: 48.0,
+            median_pg_ratio: 0.03,
+        };
+        assert_eq!(csv_header(&conv), ConvergenceRow::HEADER);
+        let settling = SettlingRow {
+            experiment: "E2".into(),
+            setting: "relu".into(),
+            gate_fit: "sigmoid".into(),
+            termination: "max_iters".into(),
+            objective: 1e-9,
+            active_walls: 0,
+            d3_drift: 0.1,
+            d3_shift: 0.9,
+            smallest_d3: 1.7,
+            smallest_l2: 0.01,
+            drift_fraction: 0.07,
+            verdict: "not settled".into(),
+            why: "projection not unique (f* reproduced)".into(),
+        };
+        assert_eq!(csv_header(&settling), SettlingRow::HEADER);
+        let spread = SpreadRow {
+            experiment: "E1".into(),
+            setting: "relu".into(),
+            gate_fit: "sigmoid".into(),
+            estimator: "lse".into(),
+            quantity: "D1".into(),
+            single_slope: -0.47,
+            draw_experiment: "TV1".into(),
+            draw_setting: "relu_t1".into(),
+            draw_slope: -0.55,
+        };
+        assert_eq!(csv_header(&spread), SpreadRow::HEADER);
     }
 }

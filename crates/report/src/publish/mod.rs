@@ -6,20 +6,20 @@ pub mod overlay;
 
 use crate::analysis::{
     across_truths_markdown, base_of, budget_markdown, budget_pairs, claim_rows, claims_markdown, comparison_markdown, comparisons,
-    convergence, convergence_markdown, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown, phase_cells,
-    phase_heatmaps, phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times, run_times_markdown,
-    sensitivity_markdown, spread_markdown, summary, truth_spread, GateComparison, Results, COMPARISON_RULE, OWN_TRUTH_RULE,
-    REFERENCE_CORES,
+    convergence, convergence_markdown, gbar_settling, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown,
+    phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times,
+    run_times_markdown, sensitivity_markdown, settling_markdown, spread_markdown, spread_rows, summary, truth_spread, GateComparison,
+    Results, COMPARISON_RULE, GBAR_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
 };
-use crate::dictionary::{Dir, Table, CLAIMS, OWN_TRUTH, TABLES, TABLES_DIR};
+use crate::dictionary::{Dir, Table, CLAIMS, CONVERGENCE, GBAR_SETTLING, OWN_TRUTH, TABLES, TABLES_DIR, TRUTH_SPREAD};
 use crate::error::{ReportError, Result};
 use crate::figures::draw_heatmaps;
 use crate::figures::{draw_grid, draw_panel};
 use crate::paper::{reported, PaperCurve};
-use crate::rows::{find_rate, ClaimRow, NRange, OwnTruthRow, RateRow, SummaryRow};
+use crate::rows::{find_rate, ClaimRow, ConvergenceRow, NRange, OwnTruthRow, RateRow, SettlingRow, SpreadRow, SummaryRow};
 use crate::store;
 use catalog::{figure_specs, panels, Layout};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use smoe_experiment::config::Role;
 use smoe_experiment::fsio::atomic_write_bytes;
 use smoe_experiment::paths::Root;
@@ -254,6 +254,8 @@ struct Inputs<'a> {
     lb_tables: String,
     comps: Vec<GateComparison>,
     unsettled: crate::analysis::Unsettled,
+    /// Every G_bar of the main experiments against the losses measured against it.
+    settling: Vec<SettlingRow>,
 }
 
 impl Inputs<'_> {
@@ -330,15 +332,18 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         lb_tables.push_str(&lower_bound_markdown(exp, &l.fits, &l.pairs));
     }
     let comps: Vec<GateComparison> = main.iter().flat_map(|(e, l)| comparisons(e, &l.fits)).collect();
-    let mut unsettled = std::collections::BTreeMap::new();
+    let mut settling = Vec::new();
     for (exp, l) in &main {
         let path = root.paths(exp).gbar_check();
         if path.exists() {
-            for g in gbar_settling(&store::read_csv(&path)?, &l.sum).into_iter().filter(|g| g.verdict() != "settled") {
-                unsettled.insert((exp.id().to_string(), g.setting.clone(), g.gate.name().to_string()), g.why().to_string());
-            }
+            settling.extend(gbar_settling(&store::read_csv(&path)?, &l.sum).iter().map(|g| g.row(exp.id())));
         }
     }
+    let unsettled: crate::analysis::Unsettled = settling
+        .iter()
+        .filter(|g| g.verdict != "settled")
+        .map(|g| ((g.experiment.clone(), g.setting.clone(), g.gate_fit.clone()), g.why.clone()))
+        .collect();
     let input = Inputs {
         root,
         dir,
@@ -358,6 +363,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         lb_tables,
         comps,
         unsettled,
+        settling,
     };
 
     let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
@@ -529,13 +535,15 @@ fn convergence_page(i: &Inputs<'_>) -> Result<Page> {
         };
         budgets.insert(e.id().to_string(), text);
     }
+    let data = vec![(&CONVERGENCE, store::csv_bytes(Path::new(CONVERGENCE.file), &ConvergenceRow::HEADER, &conv)?)];
     let mut text = convergence_markdown(&conv, &stalled, &budgets);
     for (check, l) in i.all.iter().filter(|(e, _)| e.config.role == Role::BudgetCheck) {
         let Some((base, bl)) = i.all.iter().find(|(e, _)| e.id() == check.stream_key() && e.config.role == Role::Main) else { continue };
         let cap = check.estimators.iter().filter_map(|(_, est)| est.max_iters()).max();
         text.push_str(&budget_markdown(base.id(), check.id(), cap, &budget_pairs(&bl.fits, &l.fits)));
     }
-    Ok(Page::section("convergence.md", "Convergence of the least-squares fits", "Convergence of the least-squares fits", text))
+    let page = Page::section("convergence.md", "Convergence of the least-squares fits", "Convergence of the least-squares fits", text);
+    Ok(Page { data, ..page })
 }
 
 /// figures/run_times.md: what the results cost to compute, from the fits' own timings.
@@ -553,9 +561,14 @@ fn truth_spread_page(i: &Inputs<'_>) -> Result<Page> {
     if i.truths.is_empty() || i.main.is_empty() {
         return Ok(Page::default());
     }
-    let text = spread_markdown(&i.main_exps, &i.truth_exps, &i.main_rates.iter().chain(&i.truth_rates).cloned().collect::<Vec<_>>());
+    let rates: Vec<RateRow> = i.main_rates.iter().chain(&i.truth_rates).cloned().collect();
+    let rows = spread_rows(&i.main_exps, &i.truth_exps, &rates);
+    let text = spread_markdown(&rows);
+    let data = vec![(&TRUTH_SPREAD, store::csv_bytes(Path::new(TRUTH_SPREAD.file), &SpreadRow::HEADER, &rows)?)];
     let intro = TRUTH_SPREAD_INTRO;
-    Ok(Page::section("truth_spread.md", "The headline slopes across truth draws", "Across truth draws", format!("{intro}\n\n{text}")))
+    let page =
+        Page::section("truth_spread.md", "The headline slopes across truth draws", "Across truth draws", format!("{intro}\n\n{text}"));
+    Ok(Page { data, ..page })
 }
 
 /// figures/lower_bound.md: the two-point experiments.
@@ -636,8 +649,11 @@ fn sensitivity_page(i: &Inputs<'_>) -> Result<Page> {
         return Ok(Page::default());
     }
     let sensitivity = sensitivity_markdown(&i.main_exps, &i.main_rates);
-    let main_loaded: Vec<Results> = i.main.iter().map(|(_, l)| (*l).clone()).collect();
-    let settling = gbar_settling_markdown(&i.main_exps, &main_loaded, i.root)?;
+    let settling = settling_markdown(&i.settling);
+    let mut data = Vec::new();
+    if !i.settling.is_empty() {
+        data.push((&GBAR_SETTLING, store::csv_bytes(Path::new(GBAR_SETTLING.file), &SettlingRow::HEADER, &i.settling)?));
+    }
     let mut r = String::new();
     if !settling.is_empty() {
         r.push_str("\n## Is G_bar settled?\n\n");
@@ -649,142 +665,9 @@ fn sensitivity_page(i: &Inputs<'_>) -> Result<Page> {
     r.push_str(&sensitivity);
     Ok(Page {
         files: vec![("sensitivity.md", format!("# Sensitivity of the slopes to the initialisation and the optimiser\n{sensitivity}"))],
-        data: Vec::new(),
+        data,
         report: Some(r),
     })
-}
-
-/// Largest fraction of the smallest mean D3 by which G_bar may move for D3 to be read as a rate.
-pub const GBAR_SETTLED_FRACTION: f64 = 0.01;
-
-pub const GBAR_RULE: &str = include_str!("../../text/gbar_rule.md");
-
-/// The columns of gbar_check.csv the settling table reads.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SettlingInput {
-    pub setting: String,
-    pub gate: Gate,
-    pub d3_drift: f64,
-    pub d3_shift: f64,
-    #[serde(default)]
-    pub termination: Option<String>,
-    #[serde(default)]
-    pub objective: Option<f64>,
-    #[serde(default)]
-    pub active_walls: Option<u32>,
-}
-
-/// One G_bar's settling numbers against the smallest loss measured against it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GbarSettling {
-    pub setting: String,
-    pub gate: Gate,
-    pub d3_drift: f64,
-    pub d3_shift: f64,
-    pub smallest_d3: f64,
-    pub termination: String,
-    pub objective: f64,
-    pub active_walls: u32,
-    /// The smallest mean L2 error (to G_bar) measured against this G_bar.
-    pub smallest_l2: f64,
-}
-
-/// G_bar reproduces f* when its L2 distance to f* (the square root of its objective) is below
-/// this fraction of the smallest mean L2 error measured against it.
-pub const REPRODUCED_FRACTION: f64 = 0.01;
-
-impl GbarSettling {
-    /// The drift in the second half as a fraction of the smallest loss.
-    pub fn fraction(&self) -> f64 {
-        self.d3_drift / self.smallest_d3
-    }
-    /// Whether the G_bar settled: its drift in the second half is at most
-    /// [`GBAR_SETTLED_FRACTION`] of the smallest loss.
-    pub fn settled(&self) -> bool {
-        self.smallest_d3.is_finite() && self.fraction() <= GBAR_SETTLED_FRACTION
-    }
-    /// [`Self::settled`] as the tables write it.
-    pub fn verdict(&self) -> &'static str {
-        if self.settled() {
-            "settled"
-        } else {
-            "not settled"
-        }
-    }
-    /// Why a G_bar is not settled, read off its own numbers (see [`GBAR_RULE`]).
-    pub fn why(&self) -> &'static str {
-        if self.settled() {
-            "–"
-        } else if self.objective.sqrt() < REPRODUCED_FRACTION * self.smallest_l2 {
-            "projection not unique (f* reproduced)"
-        } else if self.active_walls > 0 {
-            "on the walls of Theta"
-        } else {
-            "still moving"
-        }
-    }
-}
-
-/// Pair each G_bar of gbar_check.csv with the smallest mean D3 of its (setting, gate).
-pub fn gbar_settling(checks: &[SettlingInput], sum: &[SummaryRow]) -> Vec<GbarSettling> {
-    checks
-        .iter()
-        .map(|c| {
-            let smallest = |q: Quantity| {
-                sum.iter()
-                    .filter(|r| r.setting == c.setting && r.gate_fit == c.gate && r.quantity == q)
-                    // where every fit of a cell is degenerate, the mean over all of them
-                    .map(|r| if r.mean.is_finite() { r.mean } else { r.mean_all })
-                    .filter(|m| m.is_finite())
-                    .fold(f64::INFINITY, f64::min)
-            };
-            let smallest_d3 = smallest(Quantity::Loss(smoe_metrics::LossKind::D3));
-            let smallest_l2 = smallest(Quantity::L2Error);
-            GbarSettling {
-                setting: c.setting.clone(),
-                gate: c.gate,
-                d3_drift: c.d3_drift,
-                d3_shift: c.d3_shift,
-                smallest_d3,
-                termination: c.termination.clone().unwrap_or_default(),
-                objective: c.objective.unwrap_or(f64::NAN),
-                active_walls: c.active_walls.unwrap_or(0),
-                smallest_l2,
-            }
-        })
-        .collect()
-}
-
-fn gbar_settling_markdown(exps: &[Experiment], loaded: &[Results], root: &Root) -> Result<String> {
-    let mut s = String::new();
-    for (exp, l) in exps.iter().zip(loaded) {
-        let path = root.paths(exp).gbar_check();
-        if !path.exists() {
-            continue;
-        }
-        for g in gbar_settling(&store::read_csv(&path)?, &l.sum) {
-            if s.is_empty() {
-                s.push_str("| experiment / setting / fit | termination | objective (L2² to f*) | walls | D3 drift (second half) | D3 shift (other sample) | smallest mean D3 | drift / smallest | verdict | why |\n|---|---|---|---|---|---|---|---|---|---|\n");
-            }
-            let _ = writeln!(
-                s,
-                "| {} / {} / {} | {} | {:.2e} | {} | {:.2e} | {:.2e} | {:.3} | {:.1}% | **{}** | {} |",
-                exp.id(),
-                g.setting,
-                g.gate,
-                g.termination,
-                g.objective,
-                g.active_walls,
-                g.d3_drift,
-                g.d3_shift,
-                g.smallest_d3,
-                100.0 * g.fraction(),
-                g.verdict(),
-                g.why()
-            );
-        }
-    }
-    Ok(s)
 }
 
 #[cfg(test)]
@@ -810,46 +693,6 @@ mod tests {
             empty_cells: 0,
             mean_all: mean,
         }
-    }
-
-    /// A hand-worked case: the smallest D3 of the matching (setting, gate) is the yardstick, the
-    /// drift is compared with 1% of it; other quantities and settings are ignored. The CSV is read
-    /// by header name, extra columns ignored; the reason names a zero objective or the walls.
-    #[test]
-    fn gbar_settling_uses_the_smallest_matching_d3() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let path = dir.path().join("gbar_check.csv");
-        std::fs::write(
-            &path,
-            "setting,gate,n_ref,d3_shift,l2_shift,d3_drift,l2_drift,objective,active_walls\nrelu,sigmoid,100,0.05,1e-5,0.2,1e-5,1e-12,0\nlin,sigmoid,100,0.01,1e-5,0.004,1e-5,1e-8,3\n",
-        )
-        .unwrap();
-        let d3 = Quantity::Loss(smoe_metrics::LossKind::D3);
-        let sum = vec![
-            row("relu", Gate::Sigmoid, Quantity::L2Error, 0.01),
-            row("lin", Gate::Sigmoid, Quantity::L2Error, 1e-5),
-            row("relu", Gate::Sigmoid, d3, 4.0),
-            row("relu", Gate::Sigmoid, d3, 1.0),
-            row("relu", Gate::Sigmoid, Quantity::Start(smoe_metrics::LossKind::D3), 0.1),
-            row("relu", Gate::Softmax, d3, 0.1),
-            row("lin", Gate::Sigmoid, d3, 0.5),
-        ];
-        let g = gbar_settling(&store::read_csv(&path).unwrap(), &sum);
-        assert_eq!(g.len(), 2);
-        assert_eq!((g[0].setting.as_str(), g[0].smallest_d3, g[0].d3_drift, g[0].d3_shift), ("relu", 1.0, 0.2, 0.05));
-        assert!((g[0].fraction() - 0.2).abs() < 1e-15);
-        assert_eq!(g[0].verdict(), "not settled");
-        assert_eq!(g[0].why(), "projection not unique (f* reproduced)");
-        assert!((g[1].fraction() - 0.008).abs() < 1e-15);
-        assert_eq!(g[1].verdict(), "settled");
-        let moved = GbarSettling { d3_drift: 0.02, ..g[1].clone() };
-        assert_eq!((moved.verdict(), moved.why()), ("not settled", "on the walls of Theta"));
-        let free = GbarSettling { active_walls: 0, ..moved };
-        assert_eq!(free.why(), "still moving");
-        // a malformed file is an error naming it, not an empty table
-        std::fs::write(&path, "setting,gate,d3_drift\nrelu,sigmoid,x\n").unwrap();
-        let err = store::read_csv::<SettlingInput>(&path).unwrap_err();
-        assert!(err.to_string().contains("gbar_check.csv"), "{err}");
     }
 
     #[test]

@@ -5,36 +5,13 @@
 use smoe_estimator::Termination;
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::FitRow;
-use smoe_model::Gate;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The share of converged fits the well-posed estimator must reach in every experiment.
 pub const TARGET_SHARE: f64 = 0.95;
 
-/// One (setting, gate, estimator) of an experiment.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConvergenceRow {
-    pub experiment: String,
-    pub setting: String,
-    pub gate: Gate,
-    pub estimator: String,
-    pub fits: usize,
-    pub converged: usize,
-    pub max_iters: usize,
-    /// No step lowers the objective away from a first-order point (line search / damping failed).
-    pub stalled: usize,
-    pub diverged: usize,
-    /// Fits with at least one entry on a wall of Theta.
-    pub at_walls: usize,
-    /// Fits on each wall: gate intercept low / high, gate slope, expert slope, expert intercept.
-    pub walls: [usize; 5],
-    /// Fits leaving a Voronoi cell of their target empty.
-    pub degenerate: usize,
-    pub median_iterations: f64,
-    /// Median of projected gradient / the noise's gradient scale (the convergence test's ratio).
-    pub median_pg_ratio: f64,
-}
+pub use crate::rows::ConvergenceRow;
 
 /// Median of the finite values (the mean of the middle two for an even count); NaN if none.
 pub(super) fn median(mut v: Vec<f64>) -> f64 {
@@ -71,17 +48,11 @@ pub fn convergence(exp: &Experiment, fits: &[FitRow]) -> Vec<ConvergenceRow> {
         .into_iter()
         .map(|((si, fi, ei), rows)| {
             let count = |t: Termination| rows.iter().filter(|r| r.termination == t).count();
-            let walls = [
-                rows.iter().filter(|r| r.active_gate_intercept_lo > 0).count(),
-                rows.iter().filter(|r| r.active_gate_intercept_hi > 0).count(),
-                rows.iter().filter(|r| r.active_gate_slope > 0).count(),
-                rows.iter().filter(|r| r.active_expert_slope > 0).count(),
-                rows.iter().filter(|r| r.active_expert_intercept > 0).count(),
-            ];
+            let on = |wall: fn(&FitRow) -> u32| rows.iter().filter(|r| wall(r) > 0).count();
             ConvergenceRow {
                 experiment: exp.id().into(),
                 setting: exp.settings[si].name.clone(),
-                gate: exp.settings[si].fits[fi].gate,
+                gate_fit: exp.settings[si].fits[fi].gate.name().to_string(),
                 estimator: exp.estimators[ei].0.clone(),
                 fits: rows.len(),
                 converged: count(Termination::Converged),
@@ -89,7 +60,11 @@ pub fn convergence(exp: &Experiment, fits: &[FitRow]) -> Vec<ConvergenceRow> {
                 stalled: count(Termination::LineSearchFailed),
                 diverged: count(Termination::Diverged),
                 at_walls: rows.iter().filter(|r| r.active_walls() > 0).count(),
-                walls,
+                walls_gate_intercept_low: on(|r| r.active_gate_intercept_lo),
+                walls_gate_intercept_high: on(|r| r.active_gate_intercept_hi),
+                walls_gate_slope: on(|r| r.active_gate_slope),
+                walls_expert_slope: on(|r| r.active_expert_slope),
+                walls_expert_intercept: on(|r| r.active_expert_intercept),
                 degenerate: rows.iter().filter(|r| r.empty_cells > 0).count(),
                 median_iterations: median(rows.iter().map(|r| r.iterations as f64).collect()),
                 median_pg_ratio: median(rows.iter().map(|r| r.proj_grad_norm / r.noise_grad).collect()),
@@ -133,7 +108,7 @@ pub fn convergence_markdown(
             "| {} / {} / {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.3} | {} | {} | {} |",
             r.experiment,
             r.setting,
-            r.gate,
+            r.gate_fit,
             r.estimator,
             r.fits,
             pct(r.converged, r.fits),
@@ -143,7 +118,7 @@ pub fn convergence_markdown(
             r.median_iterations,
             r.median_pg_ratio,
             pct(r.at_walls, r.fits),
-            r.walls.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", "),
+            r.walls().map(|w| w.to_string()).join(", "),
             r.degenerate
         );
     }
@@ -163,4 +138,41 @@ pub fn convergence_markdown(
     }
     s.push_str(&crate::stalls::stalls_markdown(stalled));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row prints its five walls in the order of the markdown's `walls (β0 low, β0 high, β1, a,
+    /// b)` column, and its counts as percentages of its fits.
+    #[test]
+    fn the_row_prints_each_wall_in_order() {
+        let r = ConvergenceRow {
+            experiment: "E1".into(),
+            setting: "linear".into(),
+            gate_fit: "sigmoid".into(),
+            estimator: "lse".into(),
+            fits: 200,
+            converged: 198,
+            max_iters: 2,
+            stalled: 0,
+            diverged: 0,
+            at_walls: 142,
+            walls_gate_intercept_low: 4,
+            walls_gate_intercept_high: 3,
+            walls_gate_slope: 134,
+            walls_expert_slope: 34,
+            walls_expert_intercept: 33,
+            degenerate: 179,
+            median_iterations: 276.5,
+            median_pg_ratio: 0.0016,
+        };
+        assert_eq!(r.walls(), [4, 3, 134, 34, 33]);
+        let md = convergence_markdown(&[r], &[], &BTreeMap::new());
+        assert!(
+            md.contains("| E1 / linear / sigmoid | lse | 200 | 99.0% | 2 | 0 | 0 | 276 | 0.002 | 71.0% | 4, 3, 134, 34, 33 | 179 |"),
+            "{md}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod rates;
 mod replication;
 mod run_times;
 mod sensitivity;
+mod settling;
 mod spread;
 mod summary;
 mod verdicts;
@@ -34,7 +35,10 @@ pub use replication::{
 };
 pub use run_times::{run_times, run_times_markdown, RunTimeRow, REFERENCE_CORES};
 pub use sensitivity::sensitivity_markdown;
-pub use spread::{base_of, spread_markdown, truth_spread};
+pub use settling::{
+    gbar_settling, settling_markdown, GbarSettling, SettlingInput, GBAR_REASONS, GBAR_RULE, GBAR_SETTLED_FRACTION, REPRODUCED_FRACTION,
+};
+pub use spread::{base_of, spread_markdown, spread_rows, truth_spread};
 pub use summary::summary;
 pub use verdicts::{
     curve_verdict, describe as estimator_rule, is_theorems_estimator, judge_claim, rate_row_verdict, ClaimVerdict, CurveVerdict,

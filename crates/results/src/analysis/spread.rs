@@ -5,7 +5,7 @@
 
 use super::claims::f2;
 use super::verdicts::TruthSpread;
-use crate::rows::{NRange, RateRow};
+use crate::rows::{NRange, RateRow, SpreadRow};
 use smoe_experiment::config::Role;
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::{summarise, RateMethod};
@@ -28,9 +28,14 @@ pub(crate) fn base_setting(name: &str) -> &str {
     }
 }
 
-/// Per-draw upper-half slopes of every (base experiment, base setting, gate, estimator, quantity).
-pub fn draws(exps: &[Experiment], rates: &[RateRow]) -> BTreeMap<(String, String, String, String, String), Vec<f64>> {
-    let mut out: BTreeMap<_, Vec<f64>> = BTreeMap::new();
+/// The key of a headline slope: (base experiment, base setting, gate, estimator, quantity).
+type SlopeKey = (String, String, String, String, String);
+
+/// Per-draw upper-half slopes of every (base experiment, base setting, gate, estimator,
+/// quantity), each with its truth-variability experiment and draw setting, in the order of
+/// `exps` and their rates.
+fn draws(exps: &[Experiment], rates: &[RateRow]) -> BTreeMap<SlopeKey, Vec<(String, String, f64)>> {
+    let mut out: BTreeMap<_, Vec<(String, String, f64)>> = BTreeMap::new();
     for exp in exps {
         let Some(base) = base_of(exp) else { continue };
         for r in rates.iter().filter(|r| r.experiment == exp.id() && r.method == RateMethod::LogMean && r.n_range == NRange::UpperHalf) {
@@ -43,7 +48,7 @@ pub fn draws(exps: &[Experiment], rates: &[RateRow]) -> BTreeMap<(String, String
                     r.loss_name.to_string(),
                 ))
                 .or_default()
-                .push(r.slope);
+                .push((exp.id().to_string(), r.setting.clone(), r.slope));
             }
         }
     }
@@ -52,16 +57,23 @@ pub fn draws(exps: &[Experiment], rates: &[RateRow]) -> BTreeMap<(String, String
 
 /// The spread (sd across draws, number of draws) keyed like the single-truth rows it widens.
 pub fn truth_spread(exps: &[Experiment], rates: &[RateRow]) -> TruthSpread {
-    draws(exps, rates).into_iter().filter(|(_, v)| v.len() >= 2).map(|(k, v)| (k, (summarise(&v).sd, v.len()))).collect()
+    draws(exps, rates)
+        .into_iter()
+        .filter(|(_, v)| v.len() >= 2)
+        .map(|(k, v)| {
+            let slopes: Vec<f64> = v.iter().map(|d| d.2).collect();
+            (k, (summarise(&slopes).sd, v.len()))
+        })
+        .collect()
 }
 
-/// The table of figures/truth_spread.md: for every quantity with a theory entry in the base
-/// experiment, the single-truth slope beside the per-draw slopes (of the truth-variability
-/// experiments `truths`) and their mean and sd; `rates` holds the rates of both.
-pub fn spread_markdown(exps: &[Experiment], truths: &[Experiment], rates: &[RateRow]) -> String {
+/// The rows of data/tables/truth_spread.csv: for every quantity with a theory entry in the base
+/// experiment, one row per truth draw (of the truth-variability experiments `truths`) with the
+/// single-truth slope beside it; `rates` holds the rates of both.
+pub fn spread_rows(exps: &[Experiment], truths: &[Experiment], rates: &[RateRow]) -> Vec<SpreadRow> {
     let d = draws(truths, rates);
-    let mut s = String::from("| experiment / setting / fit | estimator | quantity | single truth (the experiment's) | per truth draw (TV) | mean ± sd across draws |\n|---|---|---|---|---|---|\n");
-    // a quantity with two theory entries (e.g. a slow rate and a lower bound) gets one row
+    let mut out = Vec::new();
+    // a quantity with two theory entries (e.g. a slow rate and a lower bound) gets one set of rows
     let mut seen = std::collections::BTreeSet::new();
     for exp in exps {
         for st in &exp.settings {
@@ -85,30 +97,89 @@ pub fn spread_markdown(exps: &[Experiment], truths: &[Experiment], rates: &[Rate
                                     && r.n_range == NRange::UpperHalf
                             })
                             .map_or(f64::NAN, |r| r.slope);
-                        let sm = summarise(v);
-                        let _ = writeln!(
-                            s,
-                            "| {} / {} / {} | {} | {} | {} | {} | {} ± {} |",
-                            exp.id(),
-                            st.name,
-                            f.gate,
-                            est,
-                            th.quantity,
-                            f2(single),
-                            v.iter().map(|x| f2(*x)).collect::<Vec<_>>().join(", "),
-                            f2(sm.mean),
-                            f2(sm.sd)
-                        );
+                        for (tv, draw, slope) in v {
+                            out.push(SpreadRow {
+                                experiment: key.0.clone(),
+                                setting: key.1.clone(),
+                                gate_fit: key.2.clone(),
+                                estimator: key.3.clone(),
+                                quantity: key.4.clone(),
+                                single_slope: single,
+                                draw_experiment: tv.clone(),
+                                draw_setting: draw.clone(),
+                                draw_slope: *slope,
+                            });
+                        }
                     }
                 }
             }
         }
+    }
+    out
+}
+
+/// The table of figures/truth_spread.md: one line per base row of [`spread_rows`] (consecutive
+/// rows of one key), the single-truth slope beside the per-draw slopes and their mean and sd.
+pub fn spread_markdown(rows: &[SpreadRow]) -> String {
+    let mut s = String::from("| experiment / setting / fit | estimator | quantity | single truth (the experiment's) | per truth draw (TV) | mean ± sd across draws |\n|---|---|---|---|---|---|\n");
+    let key = |r: &SpreadRow| (r.experiment.clone(), r.setting.clone(), r.gate_fit.clone(), r.estimator.clone(), r.quantity.clone());
+    let mut i = 0;
+    while i < rows.len() {
+        let k = key(&rows[i]);
+        let group: Vec<&SpreadRow> = rows[i..].iter().take_while(|r| key(r) == k).collect();
+        i += group.len();
+        let slopes: Vec<f64> = group.iter().map(|r| r.draw_slope).collect();
+        let sm = summarise(&slopes);
+        let _ = writeln!(
+            s,
+            "| {} / {} / {} | {} | {} | {} | {} | {} ± {} |",
+            k.0,
+            k.1,
+            k.2,
+            k.3,
+            k.4,
+            f2(group[0].single_slope),
+            slopes.iter().map(|x| f2(*x)).collect::<Vec<_>>().join(", "),
+            f2(sm.mean),
+            f2(sm.sd)
+        );
     }
     s
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::rows::SpreadRow;
+
+    fn row(setting: &str, draw: &str, single: f64, slope: f64) -> SpreadRow {
+        SpreadRow {
+            experiment: "E1".into(),
+            setting: setting.into(),
+            gate_fit: "sigmoid".into(),
+            estimator: "lse".into(),
+            quantity: "D1".into(),
+            single_slope: single,
+            draw_experiment: "TV1".into(),
+            draw_setting: draw.into(),
+            draw_slope: slope,
+        }
+    }
+
+    /// One line per base row: consecutive rows of one key, their slopes in order, mean and sd.
+    #[test]
+    fn the_spread_table_groups_the_draws_of_one_key() {
+        let rows = [
+            row("relu", "relu_t1", -0.47, -0.5),
+            row("relu", "relu_t2", -0.47, -0.4),
+            row("relu", "relu_t3", -0.47, -0.6),
+            row("linear", "linear_t1", f64::NAN, -0.3),
+        ];
+        let md = super::spread_markdown(&rows);
+        assert!(md.contains("| E1 / relu / sigmoid | lse | D1 | -0.47 | -0.50, -0.40, -0.60 | -0.50 ± 0.10 |"), "{md}");
+        assert!(md.contains("| E1 / linear / sigmoid | lse | D1 | – | -0.30 |"), "{md}");
+        assert_eq!(md.lines().count(), 4, "{md}");
+    }
+
     #[test]
     fn base_setting_strips_the_draw_suffix_only() {
         assert_eq!(super::base_setting("relu_t3"), "relu");
