@@ -9,7 +9,7 @@ use crate::analysis::{
     convergence, convergence_markdown, gbar_settling, lower_bound_markdown, lower_bound_rows, own_truth_comparisons, own_truth_markdown,
     phase_cells, phase_heatmaps, phase_markdown, protocol_search_markdown, rate_row_verdict, replication_markdown, run_times,
     run_times_markdown, sensitivity_markdown, settling_markdown, spread_markdown, spread_rows, summary, truth_spread, GateComparison,
-    Results, COMPARISON_RULE, GBAR_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
+    OwnTruthComparison, Results, COMPARISON_RULE, GBAR_RULE, OWN_TRUTH_RULE, REFERENCE_CORES,
 };
 use crate::dictionary::{Dir, Table, CLAIMS, CONVERGENCE, GBAR_SETTLING, OWN_TRUTH, TABLES, TABLES_DIR, TRUTH_SPREAD};
 use crate::error::{ReportError, Result};
@@ -256,6 +256,9 @@ struct Inputs<'a> {
     unsettled: crate::analysis::Unsettled,
     /// Every G_bar of the main experiments against the losses measured against it.
     settling: Vec<SettlingRow>,
+    /// The paper's own comparison among the main experiments and the phase columns (computed
+    /// once: sample_complexity.md prints all of it, phase_diagram.md the phase columns').
+    own: Vec<OwnTruthComparison>,
 }
 
 impl Inputs<'_> {
@@ -344,6 +347,11 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         .filter(|g| g.verdict != "settled")
         .map(|g| ((g.experiment.clone(), g.setting.clone(), g.gate_fit.clone()), g.why.clone()))
         .collect();
+    // the paper's own comparison: each gate under a truth of its own gate (main experiments and
+    // the phase diagram, which hold both truth gates of one recipe)
+    let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> =
+        main.iter().chain(&phase).map(|(e, l)| (*e, l.fits.as_slice())).collect();
+    let own = own_truth_comparisons(&record);
     let input = Inputs {
         root,
         dir,
@@ -364,6 +372,7 @@ pub fn tables(exps: &[Experiment], root: &Root) -> Result<()> {
         comps,
         unsettled,
         settling,
+        own,
     };
 
     let mut r = String::from("# Report: Sigmoid gating is more sample efficient than softmax gating (NeurIPS 2024), replicated\n\n");
@@ -478,9 +487,7 @@ fn sample_complexity_page(i: &Inputs<'_>) -> Result<Page> {
     }
     // the paper's own comparison: each gate under a truth of its own gate (main experiments
     // and the phase diagram, which hold both truth gates of one recipe)
-    let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> =
-        i.main.iter().chain(&i.phase).map(|(e, l)| (*e, l.fits.as_slice())).collect();
-    let own = own_truth_comparisons(&record);
+    let own = &i.own;
     let mut data = Vec::new();
     if !own.is_empty() {
         let rows: Vec<OwnTruthRow> = own.iter().flat_map(|c| c.rows()).collect();
@@ -488,7 +495,7 @@ fn sample_complexity_page(i: &Inputs<'_>) -> Result<Page> {
         let _ = write!(
             text,
             "\n## The paper's own comparison: each gate under its own truth\n\n{OWN_TRUTH_RULE}\n\n{}",
-            own_truth_markdown(&own)
+            own_truth_markdown(own)
         );
     }
     let page = Page::section(
@@ -625,8 +632,7 @@ fn phase_page(i: &Inputs<'_>) -> Result<Page> {
     }
     // the paper's own comparison at each scale: a sigmoid fit of the sigmoid-truth column beside
     // a softmax fit of the softmax-truth column of the same expert and scale
-    let record: Vec<(&Experiment, &[smoe_experiment::rows::FitRow])> = i.phase.iter().map(|(e, l)| (*e, l.fits.as_slice())).collect();
-    let own = own_truth_comparisons(&record);
+    let own: Vec<OwnTruthComparison> = i.own.iter().filter(|c| i.phase.iter().any(|(e, _)| e.id() == c.sigmoid.0)).cloned().collect();
     if !own.is_empty() {
         let _ = write!(
             text,
