@@ -95,7 +95,7 @@ pub fn merge(exp: &Experiment, paths: &Paths) -> Result<usize> {
 pub fn write_rates(exp: &Experiment, paths: &Paths) -> Result<(Vec<SummaryRow>, Vec<RateRow>)> {
     let fits = store::read_fits(&paths.fits())?;
     let sum = summary(exp, &fits);
-    store::write_csv(&paths.summary(), &SummaryRow::HEADER, &sum)?;
+    store::write_csv(&paths.summary(), SummaryRow::HEADER, &sum)?;
     let r = rates(exp, &fits);
     store::write_rates(&paths.rates(), &r)?;
     // the same-data gate comparisons, typed (figures/sample_complexity.md prints them)
@@ -106,7 +106,7 @@ pub fn write_rates(exp: &Experiment, paths: &Paths) -> Result<(Vec<SummaryRow>, 
             std::fs::remove_file(&path).map_err(ReportError::io(&path))?;
         }
     } else {
-        store::write_csv(&path, &ComparisonRow::HEADER, &rows)?;
+        store::write_csv(&path, ComparisonRow::HEADER, &rows)?;
     }
     Ok((sum, r))
 }

@@ -132,16 +132,16 @@ fn parquet_files_the_store_writes_have_the_dictionary_columns() {
 fn csv_headers_the_store_writes_are_the_dictionary_columns() {
     let tmp = TempDir::new().unwrap();
     let path = |t: &Table| tmp.path().join(t.file);
-    store::write_csv::<SummaryRow>(&path(&SUMMARY), &SummaryRow::HEADER, &[]).unwrap();
+    store::write_csv::<SummaryRow>(&path(&SUMMARY), SummaryRow::HEADER, &[]).unwrap();
     store::write_csv::<GbarCheckRow>(&path(&GBAR_CHECK), &GbarCheckRow::HEADER, &[]).unwrap();
     store::write_csv::<FloorRow>(&path(&FLOOR), &FloorRow::HEADER, &[]).unwrap();
     store::write_csv::<PairRow>(&path(&PAIR_CHECK), &PairRow::HEADER, &[]).unwrap();
-    store::write_csv::<ComparisonRow>(&path(&COMPARISONS), &ComparisonRow::HEADER, &[]).unwrap();
-    store::write_csv::<ClaimRow>(&path(&CLAIMS), &ClaimRow::HEADER, &[]).unwrap();
-    store::write_csv::<OwnTruthRow>(&path(&OWN_TRUTH), &OwnTruthRow::HEADER, &[]).unwrap();
-    store::write_csv::<ConvergenceRow>(&path(&CONVERGENCE), &ConvergenceRow::HEADER, &[]).unwrap();
-    store::write_csv::<SettlingRow>(&path(&GBAR_SETTLING), &SettlingRow::HEADER, &[]).unwrap();
-    store::write_csv::<SpreadRow>(&path(&TRUTH_SPREAD), &SpreadRow::HEADER, &[]).unwrap();
+    store::write_csv::<ComparisonRow>(&path(&COMPARISONS), ComparisonRow::HEADER, &[]).unwrap();
+    store::write_csv::<ClaimRow>(&path(&CLAIMS), ClaimRow::HEADER, &[]).unwrap();
+    store::write_csv::<OwnTruthRow>(&path(&OWN_TRUTH), OwnTruthRow::HEADER, &[]).unwrap();
+    store::write_csv::<ConvergenceRow>(&path(&CONVERGENCE), ConvergenceRow::HEADER, &[]).unwrap();
+    store::write_csv::<SettlingRow>(&path(&GBAR_SETTLING), SettlingRow::HEADER, &[]).unwrap();
+    store::write_csv::<SpreadRow>(&path(&TRUTH_SPREAD), SpreadRow::HEADER, &[]).unwrap();
     for t in [&SUMMARY, &GBAR_CHECK, &FLOOR, &PAIR_CHECK, &COMPARISONS, &CLAIMS, &OWN_TRUTH, &CONVERGENCE, &GBAR_SETTLING, &TRUTH_SPREAD] {
         assert_eq!(t.format, Format::Csv);
         let (header, records) = csv_records(&path(t));

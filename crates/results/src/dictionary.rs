@@ -19,92 +19,14 @@ use std::path::{Path, PathBuf};
 
 use smoe_experiment::fsio::atomic_write_bytes;
 
+use crate::columns::{
+    col, Float64, Integer, Scientific, Text, UInt32, UInt64, ESTIMATOR, EXPERIMENT, EXPERT, GATES, GATE_FIT, SETTING, TERMINATIONS,
+};
+pub use crate::columns::{Column, ColumnType, Format, NO_UNIT};
 use crate::error::{ReportError, Result};
 
 /// Where the generated dictionary lives, relative to the artifact root.
 pub const DATA_MD: &str = "docs/DATA.md";
-
-/// How a table is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Parquet,
-    Csv,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Parquet => "Parquet",
-            Format::Csv => "CSV",
-        }
-    }
-}
-
-/// A column's type as a reader of the file sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ColumnType {
-    /// UTF-8 text: a Parquet string (BYTE_ARRAY with the String logical type) or a CSV field.
-    Text,
-    /// Parquet INT32 with the unsigned logical type (Arrow `uint32`).
-    UInt32,
-    /// Parquet INT64 with the unsigned logical type (Arrow `uint64`).
-    UInt64,
-    /// Parquet DOUBLE (IEEE 754 binary64).
-    Float64,
-    /// CSV: a non-negative integer in decimal.
-    Integer,
-    /// CSV: a float in scientific notation with this many decimals (`1.234567e-3` for 6), or
-    /// `NaN`, `inf`, `-inf`.
-    Scientific(usize),
-}
-
-impl ColumnType {
-    /// The type's name in DATA.md: Arrow's names for Parquet columns (what pyarrow and R's arrow
-    /// report), and for CSV floats the form of a value.
-    pub fn name(self) -> String {
-        match self {
-            ColumnType::Text => "string".into(),
-            ColumnType::UInt32 => "uint32".into(),
-            ColumnType::UInt64 => "uint64".into(),
-            ColumnType::Float64 => "double".into(),
-            ColumnType::Integer => "integer".into(),
-            ColumnType::Scientific(decimals) => format!("float ({:.*e})", decimals, 1.234_567_89e-3),
-        }
-    }
-
-    /// Whether a column of this type can be stored in `format`.
-    pub fn stored_in(self, format: Format) -> bool {
-        match self {
-            ColumnType::Text => true,
-            ColumnType::UInt32 | ColumnType::UInt64 | ColumnType::Float64 => format == Format::Parquet,
-            ColumnType::Integer | ColumnType::Scientific(_) => format == Format::Csv,
-        }
-    }
-}
-
-/// No unit: a label, an index, or a dimensionless number.
-pub const NO_UNIT: &str = "–";
-
-/// One column of a table.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Column {
-    pub name: &'static str,
-    pub ty: ColumnType,
-    pub unit: &'static str,
-    pub description: &'static str,
-    /// Every value the column can hold, for columns of typed labels (empty: free text or numbers).
-    pub values: &'static [&'static str],
-}
-
-const fn col(name: &'static str, ty: ColumnType, unit: &'static str, description: &'static str) -> Column {
-    Column { name, ty, unit, description, values: &[] }
-}
-
-impl Column {
-    const fn one_of(self, values: &'static [&'static str]) -> Column {
-        Column { values, ..self }
-    }
-}
 
 /// Where a table's file lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,34 +79,6 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 }
-
-use ColumnType::{Float64, Integer, Scientific, Text, UInt32, UInt64};
-
-const GATES: &[&str] = &["sigmoid", "softmax"];
-const TERMINATIONS: &[&str] = &["converged", "max_iters", "epochs_completed", "line_search_failed", "diverged"];
-const EXPERIMENT: Column = col(
-    "experiment",
-    Text,
-    NO_UNIT,
-    "The experiment's id: the config's `experiment` field, also the directory name (`E1`, `E1_init_none`, ...).",
-);
-const SETTING: Column =
-    col("setting", Text, NO_UNIT, "The setting's name in the config: one truth recipe (gate, expert, which gate slopes are zero).");
-const EXPERT: Column = col(
-    "expert",
-    Text,
-    NO_UNIT,
-    "Expert function h of truth and fit, one of relu, gelu, linear, poly:<p> (p >= 1), sigmoid, tanh, constant.",
-);
-const ESTIMATOR: Column = col(
-    "estimator",
-    Text,
-    NO_UNIT,
-    "The estimator's name in the config's `estimators`, e.g. `sgd` (the paper's optimiser) or `lse` (the least-squares fit, Levenberg-Marquardt over Theta).",
-);
-const GATE_FIT: Column =
-    col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture; with `setting` it names the fit within the config.").one_of(GATES);
-const QUANTITY_TEXT: &str = "The quantity: a loss (`D1`, `D1h`, `D2_r<r>`, `D3`, `Dsoftmax`, `Dsoftmax_r1`), `start:<loss>` (that loss at the starting point), `vs_start:<loss>` (that loss against the split start, `loss_vs_start`), or one of `l2_error`, `expert_err` (the larger of the two expert errors), `param_err_over`, `param_err_single`, `expert_err_over`, `expert_err_single`, `expert_err_matched`, `contribution_err`, `l2_to_truth`, `displacement` (the columns of fits.parquet).";
 
 /// `data/<experiment>/fits.parquet`: one row per fit and loss ([`smoe_experiment::rows::FitRow`]).
 pub const FITS: Table = Table {
@@ -352,61 +246,7 @@ pub const RATES: Table = Table {
     one_row_per: "fitted rate",
     key: &["setting", "gate_fit", "estimator", "loss_name", "method", "n_range"],
     about: "One row per fitted rate value ~ C n^slope: for every setting, fitted gate, estimator and quantity, three fits: `log_mean` and `all_reps` over the whole n grid, and `log_mean` over its upper half. Values that are not finite and positive, and fits that diverged, are left out (counted in `excluded`); a rate needs at least two n values with a usable value, so a quantity without them has no row.",
-    columns: &[
-        EXPERIMENT,
-        SETTING,
-        GATE_FIT,
-        EXPERT,
-        ESTIMATOR,
-        col("loss_name", Text, NO_UNIT, "The quantity whose rate this is (the name is kept from when only losses had rates); as `quantity` in summary.csv."),
-        col(
-            "method",
-            Text,
-            NO_UNIT,
-            "How the rate is regressed: `log_mean`, log of the mean over replications against log n (the paper's way); `all_reps`, every replication's log value against log n.",
-        )
-        .one_of(&["log_mean", "all_reps"]),
-        col(
-            "n_range",
-            Text,
-            NO_UNIT,
-            "Which sample sizes: `full`, the whole n grid; `upper_half`, its largest half (closer to the asymptotic regime the theorems describe).",
-        )
-        .one_of(&["full", "upper_half"]),
-        col("slope", Float64, NO_UNIT, "The fitted exponent: OLS slope of log value on log n."),
-        col("se", Float64, NO_UNIT, "OLS standard error of the slope (residual-based); NaN with two n values."),
-        col("boot_se", Float64, NO_UNIT, "Bootstrap standard error of the slope (replications resampled within each n)."),
-        col("ci_low", Float64, NO_UNIT, "Lower end of the bootstrap 95% percentile interval of the slope."),
-        col("ci_high", Float64, NO_UNIT, "Upper end of the bootstrap 95% percentile interval of the slope."),
-        col("intercept", Float64, NO_UNIT, "The fitted log C (natural log): log value = intercept + slope log n."),
-        col("n_min", Float64, "samples", "Smallest n in the regression."),
-        col("n_max", Float64, "samples", "Largest n in the regression."),
-        col("n_values", UInt32, NO_UNIT, "Number of sample sizes in the regression."),
-        col("reps", UInt32, NO_UNIT, "Smallest number of usable replications at any n of the regression."),
-        col("excluded", UInt32, "fits", "Fits left out (over the whole n grid) because their value was not finite and positive, or they diverged."),
-        col(
-            "degenerate",
-            UInt32,
-            "fits",
-            "Degenerate fits (a Voronoi cell of the target left empty) left out of a quantity that reads the cells (losses, per-atom errors); 0 for the L2 errors, the matched expert error and the displacement.",
-        ),
-        col("theory", Float64, NO_UNIT, "The exponent the theory predicts (the config's `theory`); NaN where it gives no power law or names none."),
-        col("theory_label", Text, NO_UNIT, "Where the prediction comes from (the config's `source`, e.g. `Thm 2: D1 ~ n^-1/2`); empty if the config names none."),
-        col(
-            "verdict",
-            Text,
-            NO_UNIT,
-            "`consistent` if `theory` lies in [ci_low, ci_high], `not consistent` if not, `no power-law prediction` if `theory` is NaN.",
-        )
-        .one_of(&["consistent", "not consistent", "no power-law prediction"]),
-        col("log_rate_q", Float64, NO_UNIT, "q of the logarithmic-rate model value ~ C (log n)^-q fitted to the same points; NaN if not fitted."),
-        col(
-            "delta_aic",
-            Float64,
-            NO_UNIT,
-            "AIC(log rate) - AIC(power law): positive favours the power law; |delta| > 2 is a preference. NaN if not compared.",
-        ),
-    ],
+    columns: crate::rows::RateRow::COLUMNS,
 };
 
 /// `data/<experiment>/summary.csv`: cell summaries ([`crate::rows::SummaryRow`]).
@@ -422,39 +262,7 @@ pub const SUMMARY: Table = Table {
     one_row_per: "quantity and sample size of a fit",
     key: &["setting", "gate_fit", "estimator", "quantity", "n"],
     about: "One row per setting, fitted gate, estimator, quantity and n: the mean over replications with its Monte Carlo error, and the counts of fits left out, not converged, or with empty cells. A fit's value is usable when the fit did not diverge and the value is finite and positive; mean, sd and mcse are over the usable values.",
-    columns: &[
-        EXPERIMENT,
-        SETTING,
-        GATE_FIT,
-        ESTIMATOR,
-        col("quantity", Text, NO_UNIT, QUANTITY_TEXT),
-        col("n", Integer, "samples", "Sample size."),
-        col("mean", Scientific(6), "as quantity", "Mean of the usable values; NaN if there are none."),
-        col("sd", Scientific(6), "as quantity", "Standard deviation of the usable values (divisor reps - 1); NaN with fewer than two."),
-        col("mcse", Scientific(6), "as quantity", "Monte Carlo standard error of the mean, sd / sqrt(reps)."),
-        col("reps", Integer, "fits", "Usable values."),
-        col("excluded", Integer, "fits", "Fits left out: diverged, or a value that is not finite and positive."),
-        col(
-            "degenerate",
-            Integer,
-            "fits",
-            "Degenerate fits (a Voronoi cell of the target left empty) left out of a quantity that reads the cells; 0 for quantities that do not.",
-        ),
-        col(
-            "not_converged",
-            Integer,
-            "fits",
-            "Fits that stopped without meeting their convergence test (`max_iters` or `line_search_failed`).",
-        ),
-        col("at_walls", Integer, "fits", "Fits with at least one parameter on a wall of Theta (or beyond it, for the unconstrained SGD)."),
-        col("fits_with_empty_cells", Integer, "fits", "Fits with at least one empty Voronoi cell (`empty_cells` > 0 in fits.parquet)."),
-        col(
-            "mean_all",
-            Scientific(6),
-            "as quantity",
-            "Mean over every fit that did not diverge and whose value is finite and positive, degenerate fits included (the paper's Voronoi losses are defined with empty cells too); equals `mean` for quantities that do not read the cells.",
-        ),
-    ],
+    columns: crate::rows::SummaryRow::COLUMNS,
 };
 
 /// `data/<experiment>/gbar_check.csv`: how settled each G_bar is ([`smoe_experiment::rows::GbarCheckRow`]).
@@ -572,53 +380,8 @@ pub const COMPARISONS: Table = Table {
     one_row_per: "gate comparison (setting, estimator, quantity) and common error level",
     key: &["setting", "estimator", "quantity", "level"],
     about: "The sigmoid and the softmax fit of one setting, fitted to the same samples from the same start by the same estimator and scored against the truth by the same metric, compared by the sample size each needs to reach a common error level: the typed form of the comparison tables of figures/sample_complexity.md and figures/phase_diagram.md (the rule is written above them). Intervals are a paired bootstrap (95%).",
-    columns: &[
-        EXPERIMENT,
-        SETTING,
-        ESTIMATOR,
-        COMPARED_QUANTITY,
-        COMPARISON_VERDICT,
-        col("slope_diff", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n), sigmoid minus softmax."),
-        col("slope_diff_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
-        col("slope_diff_high", Scientific(6), NO_UNIT, "High end."),
-        col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns), and the comparison is judged pair by pair."),
-        EPS,
-        LOG2_RATIO,
-        LOG2_RATIO_LOW,
-        LOG2_RATIO_HIGH,
-        col("sigmoid_lower", Integer, "fits", "Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's."),
-        col("pairs", Integer, "fits", "Paired fits (all n)."),
-    ],
+    columns: crate::rows::ComparisonRow::COLUMNS,
 };
-
-const VERDICTS: &[&str] = &[
-    "sigmoid better",
-    "softmax better",
-    "no difference",
-    "mixed",
-    "not comparable (no common error level in range)",
-    crate::analysis::NOT_JUDGED,
-];
-
-/// The columns both gate comparisons share (comparisons.csv, own_truth.csv).
-const COMPARED_QUANTITY: Column = col(
-    "quantity",
-    Text,
-    NO_UNIT,
-    "The metric compared: `contribution_err`, `expert_err_matched` or `l2_to_truth` (columns of fits.parquet).",
-);
-const COMPARISON_VERDICT: Column = col(
-    "verdict",
-    Text,
-    NO_UNIT,
-    "The comparison's verdict (the same on each of its rows); `expert_err_matched`, which a gate's normalisation moves, is never judged.",
-)
-.one_of(VERDICTS);
-const EPS: Column = col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges.");
-const LOG2_RATIO: Column =
-    col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where the sigmoid side needs fewer samples.");
-const LOG2_RATIO_LOW: Column = col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end.");
-const LOG2_RATIO_HIGH: Column = col("log2_ratio_high", Scientific(6), NO_UNIT, "High end.");
 
 /// `data/tables/claims.csv`: every claim of the paper against its curve ([`crate::rows::ClaimRow`]).
 pub const CLAIMS: Table = Table {
@@ -633,36 +396,7 @@ pub const CLAIMS: Table = Table {
     one_row_per: "theory entry, fit and estimator of a main experiment",
     key: &["experiment", "setting", "gate_fit", "target", "quantity", "estimator", "theorem"],
     about: "Every claim of the paper's theory entries (each config's `theory:` under a fit) confronted with the measured curve of each estimator, judged by the rule of its kind on the upper half of the n grid: the rows of the claims table of figures/claims.md, whose text states the rules. A minimax lower bound is never judged at one fixed truth (the lower-bound experiments have their own table in figures/lower_bound.md).",
-    columns: &[
-        col("theorem", Text, NO_UNIT, "The theory entry's `source`: the paper's statement and its form (NeurIPS numbering)."),
-        col("claim_kind", Text, NO_UNIT, "The kind of statement, which decides the rule.").one_of(&["upper bound", "minimax lower bound", "slow rate", "no theorem"]),
-        EXPERIMENT,
-        SETTING,
-        col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
-        col("target", Text, NO_UNIT, "What the quantity is measured against: `G*`, the truth, or `G_bar`, the projection of f* onto the fit's model.").one_of(&["G*", "G_bar"]),
-        col("quantity", Text, NO_UNIT, "The quantity claimed: a loss name or a column of fits.parquet."),
-        ESTIMATOR,
-        col("predicted", Text, NO_UNIT, "What the claim predicts, as claims.md prints it (`≤ -0.50`: an upper bound on the slope; `(log factor)`: of the form (log n / n)^1/2)."),
-        col("exponent", Scientific(6), NO_UNIT, "The predicted exponent of n (NaN for a slow rate or no theorem)."),
-        col("slope", Scientific(6), NO_UNIT, "Slope of log(mean) on log(n) on the upper half of the n grid (NaN: no slope)."),
-        col("slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
-        col("slope_high", Scientific(6), NO_UNIT, "High end."),
-        col("truth_sd", Scientific(6), NO_UNIT, "The sd of the same slope across the truth draws of the truth-variability experiments (NaN: none), added to the interval's allowance."),
-        col("truth_draws", Integer, "truths", "The number of those draws (0: none)."),
-        col("full_slope", Scientific(6), NO_UNIT, "The slope on the full n grid, the paper's way (NaN: none)."),
-        col("verdict", Text, NO_UNIT, "The verdict by the rule of the claim's kind; `no slope` where too few values of n have enough usable fits.").one_of(&[
-            "consistent, sharp",
-            "consistent",
-            "contradicted",
-            "contradicted (the loss grows with n)",
-            "not testable at a fixed truth",
-            "inconclusive",
-            "no claim",
-            "not the theorem's estimator",
-            "no slope",
-        ]),
-        col("gbar_caveat", Text, NO_UNIT, "Why the G_bar the curve is measured against is not settled (see figures/sensitivity.md); empty where it is, or where the target is G*."),
-    ],
+    columns: crate::rows::ClaimRow::COLUMNS,
 };
 
 /// `data/tables/own_truth.csv`: the paper's own comparison, each gate under its own truth ([`crate::rows::OwnTruthRow`]).
@@ -678,26 +412,7 @@ pub const OWN_TRUTH: Table = Table {
     one_row_per: "own-truth comparison (pair of settings, estimator, quantity) and common error level",
     key: &["sigmoid_experiment", "sigmoid_setting", "softmax_experiment", "softmax_setting", "estimator", "quantity", "level"],
     about: "The comparison behind the paper's title: a sigmoid fit of a sigmoid truth beside a softmax fit of a softmax truth whose recipe is the same in everything but the gate (experts, scales, zero slopes; d, k*, k, noise, n grid), each scored against its own truth by the same metric, compared by the sample size each needs to reach a common error level. The two sides saw different data, so the bootstrap (95%) resamples each side independently; the rule is the same-data comparison's (figures/sample_complexity.md), without the pair-by-pair fallback.",
-    columns: &[
-        col("sigmoid_experiment", Text, NO_UNIT, "Experiment of the sigmoid side (sigmoid truth, sigmoid fit)."),
-        col("sigmoid_setting", Text, NO_UNIT, "Its setting."),
-        col("softmax_experiment", Text, NO_UNIT, "Experiment of the softmax side (softmax truth, softmax fit)."),
-        col("softmax_setting", Text, NO_UNIT, "Its setting."),
-        ESTIMATOR,
-        COMPARED_QUANTITY,
-        COMPARISON_VERDICT,
-        col("sigmoid_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the sigmoid side."),
-        col("sigmoid_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
-        col("sigmoid_slope_high", Scientific(6), NO_UNIT, "High end."),
-        col("softmax_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the softmax side."),
-        col("softmax_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
-        col("softmax_slope_high", Scientific(6), NO_UNIT, "High end."),
-        col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns)."),
-        EPS,
-        LOG2_RATIO,
-        LOG2_RATIO_LOW,
-        LOG2_RATIO_HIGH,
-    ],
+    columns: crate::rows::OwnTruthRow::COLUMNS,
 };
 
 /// `data/tables/convergence.csv`: how the least-squares fits stopped ([`crate::rows::ConvergenceRow`]).
@@ -713,26 +428,7 @@ pub const CONVERGENCE: Table = Table {
     one_row_per: "least-squares setting, fit and estimator of every experiment but the budget checks",
     key: &["experiment", "setting", "gate_fit", "estimator"],
     about: "How every least-squares fit stopped, counted per cell: the rows of the first table of figures/convergence.md, whose text states the criterion and the 95% target. A budget check (role `budget check`) is compared with its base experiment in its own section of that page and is not counted here.",
-    columns: &[
-        EXPERIMENT,
-        SETTING,
-        col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
-        ESTIMATOR,
-        col("fits", Integer, "fits", "Least-squares fits of the cell (every n and replication)."),
-        col("converged", Integer, "fits", "Fits that met the convergence criterion (`termination` = `converged` in fits.parquet)."),
-        col("max_iters", Integer, "fits", "Fits that exhausted their iteration budget."),
-        col("stalled", Integer, "fits", "Fits in which no step lowered the objective although the projected gradient was above its tolerance (`line_search_failed`; analysed in figures/convergence.md)."),
-        col("diverged", Integer, "fits", "Fits whose objective became non-finite."),
-        col("at_walls", Integer, "fits", "Fits with at least one parameter on a wall of Theta."),
-        col("walls_gate_intercept_low", Integer, "fits", "Fits with a gate intercept on the low wall."),
-        col("walls_gate_intercept_high", Integer, "fits", "Fits with a gate intercept on the high wall."),
-        col("walls_gate_slope", Integer, "fits", "Fits with a gate slope on a wall."),
-        col("walls_expert_slope", Integer, "fits", "Fits with an expert slope on a wall."),
-        col("walls_expert_intercept", Integer, "fits", "Fits with an expert intercept on a wall."),
-        col("degenerate", Integer, "fits", "Fits that leave a Voronoi cell of their target empty."),
-        col("median_iterations", Scientific(6), "steps", "Median iterations per fit."),
-        col("median_pg_ratio", Scientific(6), NO_UNIT, "Median of the projected gradient over the noise's gradient scale, the convergence test's ratio (the criterion asks for at most `tol_grad`)."),
-    ],
+    columns: crate::rows::ConvergenceRow::COLUMNS,
 };
 
 /// `data/tables/gbar_settling.csv`: is each G_bar settled? ([`crate::rows::SettlingRow`]).
@@ -748,21 +444,7 @@ pub const GBAR_SETTLING: Table = Table {
     one_row_per: "G_bar of a main experiment (setting and fit)",
     key: &["experiment", "setting", "gate_fit"],
     about: "Each G_bar of the main experiments' gbar_check.csv against the smallest losses measured against it: it is settled when its drift over the second half of its budget is at most 1% of the smallest mean D3, and a G_bar that is not settled says why, read off its own numbers (the rule is in figures/REPORT.md, \"Is G_bar settled?\"; docs/PROTOCOL.md 4). A claim measured against an unsettled G_bar carries the reason in claims.csv's `gbar_caveat`.",
-    columns: &[
-        EXPERIMENT,
-        SETTING,
-        col("gate_fit", Text, NO_UNIT, "Gate of the fit, and of its G_bar.").one_of(GATES),
-        col("termination", Text, NO_UNIT, "Why the G_bar fit stopped (as in gbar_check.csv).").one_of(TERMINATIONS),
-        col("objective", Scientific(6), "y^2", "Its objective, the squared L2 distance to f* (NaN: not recorded)."),
-        col("active_walls", Integer, "entries", "Entries of G_bar on a wall of Theta."),
-        col("d3_drift", Scientific(6), NO_UNIT, "D3 distance G_bar moved in the second half of its budget."),
-        col("d3_shift", Scientific(6), NO_UNIT, "D3 distance to the G_bar fitted on the second, larger reference sample."),
-        col("smallest_d3", Scientific(6), NO_UNIT, "The smallest mean D3 measured against this G_bar (any estimator, any n; where every fit of a cell is degenerate, the mean over all of them)."),
-        col("smallest_l2", Scientific(6), "y", "The smallest mean L2 error measured against it, the same way."),
-        col("drift_fraction", Scientific(6), NO_UNIT, "d3_drift / smallest_d3: at most 0.01 for a settled G_bar."),
-        col("verdict", Text, NO_UNIT, "Whether G_bar is settled.").one_of(&["settled", "not settled"]),
-        col("why", Text, NO_UNIT, "Why not settled: its L2 distance to f* is below 1% of the smallest L2 error (the projection is not unique), it has entries on the walls of Theta, or it is still moving; `–` where settled.").one_of(&crate::analysis::GBAR_REASONS),
-    ],
+    columns: crate::rows::SettlingRow::COLUMNS,
 };
 
 /// `data/tables/truth_spread.csv`: the headline slopes on each truth draw ([`crate::rows::SpreadRow`]).
@@ -778,17 +460,7 @@ pub const TRUTH_SPREAD: Table = Table {
     one_row_per: "quantity with a theory entry in the base experiment, estimator and truth draw",
     key: &["experiment", "setting", "gate_fit", "estimator", "quantity", "draw_experiment", "draw_setting"],
     about: "The upper-half slope of every quantity the base experiment's theory entries name, measured on each truth draw of its truth-variability experiment (TV1-TV3: the settings of E1-E3 with five truths each) beside the same slope on the base experiment's single truth. The sd across draws widens the intervals of claims.csv (`truth_sd`); figures/truth_spread.md prints the mean and sd per base row.",
-    columns: &[
-        col("experiment", Text, NO_UNIT, "The base experiment (the one the truth-variability experiment repeats)."),
-        col("setting", Text, NO_UNIT, "Its setting."),
-        col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
-        ESTIMATOR,
-        col("quantity", Text, NO_UNIT, "The quantity: a loss name or a column of fits.parquet."),
-        col("single_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) on the base experiment's truth (NaN: no slope)."),
-        col("draw_experiment", Text, NO_UNIT, "The truth-variability experiment of this draw."),
-        col("draw_setting", Text, NO_UNIT, "Its setting of this draw (`<setting>_t<k>`)."),
-        col("draw_slope", Scientific(6), NO_UNIT, "The same slope on this draw's truth."),
-    ],
+    columns: crate::rows::SpreadRow::COLUMNS,
 };
 
 /// Every table, in the order of DATA.md.

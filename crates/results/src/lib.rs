@@ -6,6 +6,7 @@
 //! types.
 
 pub mod analysis;
+pub mod columns;
 pub mod dictionary;
 pub mod error;
 pub mod manifest;

@@ -6,6 +6,8 @@ use smoe_experiment::rows::{sci6, Label, Quantity};
 use smoe_metrics::RateMethod;
 use smoe_model::{Expert, Gate};
 
+use crate::columns::*;
+
 /// Which sample sizes a rate is fitted on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,42 +32,36 @@ impl Label for NRange {
     }
 }
 
-/// One fitted rate: loss ~ C n^slope.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RateRow {
-    pub experiment: String,
-    pub setting: String,
-    pub gate_fit: Gate,
-    pub expert: Expert,
-    pub estimator: String,
-    /// The quantity whose rate this is (column name kept from when only losses had rates).
-    pub loss_name: Quantity,
-    /// Log of the mean (the paper's) or every replication.
-    pub method: RateMethod,
-    pub n_range: NRange,
-    pub slope: f64,
-    pub se: f64,
-    pub boot_se: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub intercept: f64,
-    pub n_min: f64,
-    pub n_max: f64,
-    pub n_values: u32,
-    pub reps: u32,
-    /// Fits left out of the regression because their loss was not finite and positive, or they diverged.
-    pub excluded: u32,
-    /// Degenerate fits (a Voronoi cell left empty) left out of a quantity that reads the cells.
-    pub degenerate: u32,
-    /// The exponent the theory predicts for this loss (NaN where the theory gives no power law).
-    pub theory: f64,
-    pub theory_label: String,
-    /// "consistent", "not consistent" (at 95%), or "no power-law prediction".
-    pub verdict: String,
-    /// q of the logarithmic-rate model L ~ C (log n)^-q fitted to the same points.
-    pub log_rate_q: f64,
-    /// AIC(log rate) - AIC(power law): positive favours the power law; |delta| > 2 is a preference.
-    pub delta_aic: f64,
+table_row! {
+    /// One fitted rate: loss ~ C n^slope.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct RateRow {
+        experiment: String => EXPERIMENT,
+        setting: String => SETTING,
+        gate_fit: Gate => GATE_FIT,
+        expert: Expert => EXPERT,
+        estimator: String => ESTIMATOR,
+        loss_name: Quantity => col("loss_name", Text, NO_UNIT, "The quantity whose rate this is (the name is kept from when only losses had rates); as `quantity` in summary.csv."),
+        method: RateMethod => col("method", Text, NO_UNIT, "How the rate is regressed: `log_mean`, log of the mean over replications against log n (the paper's way); `all_reps`, every replication's log value against log n.").one_of(&["log_mean", "all_reps"]),
+        n_range: NRange => col("n_range", Text, NO_UNIT, "Which sample sizes: `full`, the whole n grid; `upper_half`, its largest half (closer to the asymptotic regime the theorems describe).").one_of(&["full", "upper_half"]),
+        slope: f64 => col("slope", Float64, NO_UNIT, "The fitted exponent: OLS slope of log value on log n."),
+        se: f64 => col("se", Float64, NO_UNIT, "OLS standard error of the slope (residual-based); NaN with two n values."),
+        boot_se: f64 => col("boot_se", Float64, NO_UNIT, "Bootstrap standard error of the slope (replications resampled within each n)."),
+        ci_low: f64 => col("ci_low", Float64, NO_UNIT, "Lower end of the bootstrap 95% percentile interval of the slope."),
+        ci_high: f64 => col("ci_high", Float64, NO_UNIT, "Upper end of the bootstrap 95% percentile interval of the slope."),
+        intercept: f64 => col("intercept", Float64, NO_UNIT, "The fitted log C (natural log): log value = intercept + slope log n."),
+        n_min: f64 => col("n_min", Float64, "samples", "Smallest n in the regression."),
+        n_max: f64 => col("n_max", Float64, "samples", "Largest n in the regression."),
+        n_values: u32 => col("n_values", UInt32, NO_UNIT, "Number of sample sizes in the regression."),
+        reps: u32 => col("reps", UInt32, NO_UNIT, "Smallest number of usable replications at any n of the regression."),
+        excluded: u32 => col("excluded", UInt32, "fits", "Fits left out (over the whole n grid) because their value was not finite and positive, or they diverged."),
+        degenerate: u32 => col("degenerate", UInt32, "fits", "Degenerate fits (a Voronoi cell of the target left empty) left out of a quantity that reads the cells (losses, per-atom errors); 0 for the L2 errors, the matched expert error and the displacement."),
+        theory: f64 => col("theory", Float64, NO_UNIT, "The exponent the theory predicts (the config's `theory`); NaN where it gives no power law or names none."),
+        theory_label: String => col("theory_label", Text, NO_UNIT, "Where the prediction comes from (the config's `source`, e.g. `Thm 2: D1 ~ n^-1/2`); empty if the config names none."),
+        verdict: String => col("verdict", Text, NO_UNIT, "`consistent` if `theory` lies in [ci_low, ci_high], `not consistent` if not, `no power-law prediction` if `theory` is NaN.").one_of(&["consistent", "not consistent", "no power-law prediction"]),
+        log_rate_q: f64 => col("log_rate_q", Float64, NO_UNIT, "q of the logarithmic-rate model value ~ C (log n)^-q fitted to the same points; NaN if not fitted."),
+        delta_aic: f64 => col("delta_aic", Float64, NO_UNIT, "AIC(log rate) - AIC(power law): positive favours the power law; |delta| > 2 is a preference. NaN if not compared."),
+    }
 }
 
 /// What identifies a rate.
@@ -111,271 +107,163 @@ pub fn find_rate<'a>(rates: &'a [RateRow], key: &RateKey<'_>) -> Option<&'a Rate
     rates.iter().find(|r| r.key() == *key)
 }
 
-/// One row per (setting, fit, estimator, quantity, n); a row of summary.csv.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SummaryRow {
-    pub experiment: String,
-    pub setting: String,
-    pub gate_fit: Gate,
-    pub estimator: String,
-    pub quantity: Quantity,
-    pub n: u64,
-    #[serde(serialize_with = "sci6")]
-    pub mean: f64,
-    #[serde(serialize_with = "sci6")]
-    pub sd: f64,
-    #[serde(serialize_with = "sci6")]
-    pub mcse: f64,
-    pub reps: usize,
-    /// Fits left out: diverged, or a value that is not finite and positive.
-    pub excluded: usize,
-    /// Degenerate fits (a Voronoi cell left empty) left out of a quantity that reads the cells.
-    pub degenerate: usize,
-    /// Fits that stopped without meeting their convergence test (budget exhausted, or no step
-    /// lowers the objective away from a first-order point).
-    pub not_converged: usize,
-    /// Fits with at least one entry on a wall of Theta (or beyond it, for the unconstrained ones).
-    pub at_walls: usize,
-    #[serde(rename = "fits_with_empty_cells")]
-    pub empty_cells: usize,
-    /// Mean over every fit whose value is finite and positive, degenerate fits included (the
-    /// paper's reading: its Voronoi losses are defined with empty cells too).
-    #[serde(serialize_with = "sci6")]
-    pub mean_all: f64,
+table_row! {
+    /// One row per (setting, fit, estimator, quantity, n); a row of summary.csv.
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct SummaryRow {
+        experiment: String => EXPERIMENT,
+        setting: String => SETTING,
+        gate_fit: Gate => GATE_FIT,
+        estimator: String => ESTIMATOR,
+        quantity: Quantity => col("quantity", Text, NO_UNIT, QUANTITY_TEXT),
+        n: u64 => col("n", Integer, "samples", "Sample size."),
+        #[serde(serialize_with = "sci6")]
+        mean: f64 => col("mean", Scientific(6), "as quantity", "Mean of the usable values; NaN if there are none."),
+        #[serde(serialize_with = "sci6")]
+        sd: f64 => col("sd", Scientific(6), "as quantity", "Standard deviation of the usable values (divisor reps - 1); NaN with fewer than two."),
+        #[serde(serialize_with = "sci6")]
+        mcse: f64 => col("mcse", Scientific(6), "as quantity", "Monte Carlo standard error of the mean, sd / sqrt(reps)."),
+        reps: usize => col("reps", Integer, "fits", "Usable values."),
+        excluded: usize => col("excluded", Integer, "fits", "Fits left out: diverged, or a value that is not finite and positive."),
+        degenerate: usize => col("degenerate", Integer, "fits", "Degenerate fits (a Voronoi cell of the target left empty) left out of a quantity that reads the cells; 0 for quantities that do not."),
+        not_converged: usize => col("not_converged", Integer, "fits", "Fits that stopped without meeting their convergence test (`max_iters` or `line_search_failed`)."),
+        at_walls: usize => col("at_walls", Integer, "fits", "Fits with at least one parameter on a wall of Theta (or beyond it, for the unconstrained SGD)."),
+        #[serde(rename = "fits_with_empty_cells")]
+        empty_cells: usize => col("fits_with_empty_cells", Integer, "fits", "Fits with at least one empty Voronoi cell (`empty_cells` > 0 in fits.parquet)."),
+        #[serde(serialize_with = "sci6")]
+        mean_all: f64 => col("mean_all", Scientific(6), "as quantity", "Mean over every fit that did not diverge and whose value is finite and positive, degenerate fits included (the paper's Voronoi losses are defined with empty cells too); equals `mean` for quantities that do not read the cells."),
+    }
 }
 
-impl SummaryRow {
-    /// The columns of summary.csv.
-    pub const HEADER: [&'static str; 16] = [
-        "experiment",
-        "setting",
-        "gate_fit",
-        "estimator",
-        "quantity",
-        "n",
-        "mean",
-        "sd",
-        "mcse",
-        "reps",
-        "excluded",
-        "degenerate",
-        "not_converged",
-        "at_walls",
-        "fits_with_empty_cells",
-        "mean_all",
-    ];
-}
-
-/// One row per same-data gate comparison and common error level; a row of comparisons.csv. A
-/// comparison whose curves share no level in range has one row with `level` 0 (and NaN in the
-/// level's columns): it is judged pair by pair (`sigmoid_lower` of `pairs`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ComparisonRow {
-    pub experiment: String,
-    pub setting: String,
-    pub estimator: String,
-    pub quantity: Quantity,
-    /// The verdict of the comparison (the same on each of its rows).
-    pub verdict: String,
-    #[serde(serialize_with = "sci6")]
-    pub slope_diff: f64,
-    #[serde(serialize_with = "sci6")]
-    pub slope_diff_low: f64,
-    #[serde(serialize_with = "sci6")]
-    pub slope_diff_high: f64,
-    /// 1, 2, ...: the common level, from the largest error down; 0: no common level.
-    pub level: u32,
-    #[serde(serialize_with = "sci6")]
-    pub eps: f64,
-    #[serde(serialize_with = "sci6")]
-    pub log2_ratio: f64,
-    #[serde(serialize_with = "sci6")]
-    pub log2_ratio_low: f64,
-    #[serde(serialize_with = "sci6")]
-    pub log2_ratio_high: f64,
-    /// Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's.
-    pub sigmoid_lower: usize,
-    pub pairs: usize,
-}
-
-impl ComparisonRow {
-    /// The columns of comparisons.csv.
-    pub const HEADER: [&'static str; 15] = [
-        "experiment",
-        "setting",
-        "estimator",
-        "quantity",
-        "verdict",
-        "slope_diff",
-        "slope_diff_low",
-        "slope_diff_high",
-        "level",
-        "eps",
-        "log2_ratio",
-        "log2_ratio_low",
-        "log2_ratio_high",
-        "sigmoid_lower",
-        "pairs",
-    ];
+table_row! {
+    /// One row per same-data gate comparison and common error level; a row of comparisons.csv. A
+    /// comparison whose curves share no level in range has one row with `level` 0 (and NaN in the
+    /// level's columns): it is judged pair by pair (`sigmoid_lower` of `pairs`).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct ComparisonRow {
+        experiment: String => EXPERIMENT,
+        setting: String => SETTING,
+        estimator: String => ESTIMATOR,
+        quantity: Quantity => COMPARED_QUANTITY,
+        verdict: String => COMPARISON_VERDICT,
+        #[serde(serialize_with = "sci6")]
+        slope_diff: f64 => col("slope_diff", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n), sigmoid minus softmax."),
+        #[serde(serialize_with = "sci6")]
+        slope_diff_low: f64 => col("slope_diff_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        #[serde(serialize_with = "sci6")]
+        slope_diff_high: f64 => col("slope_diff_high", Scientific(6), NO_UNIT, "High end."),
+        level: u32 => col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns), and the comparison is judged pair by pair."),
+        #[serde(serialize_with = "sci6")]
+        eps: f64 => EPS,
+        #[serde(serialize_with = "sci6")]
+        log2_ratio: f64 => LOG2_RATIO,
+        #[serde(serialize_with = "sci6")]
+        log2_ratio_low: f64 => LOG2_RATIO_LOW,
+        #[serde(serialize_with = "sci6")]
+        log2_ratio_high: f64 => LOG2_RATIO_HIGH,
+        sigmoid_lower: usize => col("sigmoid_lower", Integer, "fits", "Paired fits (all n) in which the sigmoid fit's error is below the softmax fit's."),
+        pairs: usize => col("pairs", Integer, "fits", "Paired fits (all n)."),
+    }
 }
 
 /// The verdict text of a claim whose curve has too few usable values of n for a slope.
 pub const NO_SLOPE: &str = "no slope";
 
-/// One claim of the paper against one measured curve (theory entry, fit, estimator), judged by
-/// the rule of its kind; a row of data/tables/claims.csv (figures/claims.md prints the same rows).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ClaimRow {
-    /// The theory entry's `source` (e.g. "Thm 2: D1 ~ n^-1/2").
-    pub theorem: String,
-    /// The claim's kind (`ClaimKind::label`), or "no theorem".
-    pub claim_kind: String,
-    pub experiment: String,
-    pub setting: String,
-    pub gate_fit: String,
-    /// `G*` or `G_bar`.
-    pub target: String,
-    pub quantity: Quantity,
-    pub estimator: String,
-    /// What the claim predicts, as claims.md prints it (e.g. "≤ -0.50 (log factor)").
-    pub predicted: String,
-    /// The predicted exponent (NaN for a slow rate or no theorem).
-    #[serde(serialize_with = "sci6")]
-    pub exponent: f64,
-    /// Upper-half slope of log(mean) on log(n) with its 95% interval (NaN: no slope).
-    #[serde(serialize_with = "sci6")]
-    pub slope: f64,
-    #[serde(serialize_with = "sci6")]
-    pub slope_low: f64,
-    #[serde(serialize_with = "sci6")]
-    pub slope_high: f64,
-    /// The sd of the upper-half slopes across truth draws (NaN: no draws), and their number.
-    #[serde(serialize_with = "sci6")]
-    pub truth_sd: f64,
-    pub truth_draws: usize,
-    /// The slope on the full n grid (NaN: none).
-    #[serde(serialize_with = "sci6")]
-    pub full_slope: f64,
-    /// The verdict (`Verdict::label`), or [`NO_SLOPE`].
-    pub verdict: String,
-    /// Why the G_bar this curve is measured against is not settled (empty: settled, or G*).
-    pub gbar_caveat: String,
+table_row! {
+    /// One claim of the paper against one measured curve (theory entry, fit, estimator), judged by
+    /// the rule of its kind; a row of data/tables/claims.csv (figures/claims.md prints the same rows).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct ClaimRow {
+        theorem: String => col("theorem", Text, NO_UNIT, "The theory entry's `source`: the paper's statement and its form (NeurIPS numbering)."),
+        claim_kind: String => col("claim_kind", Text, NO_UNIT, "The kind of statement, which decides the rule.").one_of(&["upper bound", "minimax lower bound", "slow rate", "no theorem"]),
+        experiment: String => EXPERIMENT,
+        setting: String => SETTING,
+        gate_fit: String => col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
+        target: String => col("target", Text, NO_UNIT, "What the quantity is measured against: `G*`, the truth, or `G_bar`, the projection of f* onto the fit's model.").one_of(&["G*", "G_bar"]),
+        quantity: Quantity => col("quantity", Text, NO_UNIT, "The quantity claimed: a loss name or a column of fits.parquet."),
+        estimator: String => ESTIMATOR,
+        predicted: String => col("predicted", Text, NO_UNIT, "What the claim predicts, as claims.md prints it (`≤ -0.50`: an upper bound on the slope; `(log factor)`: of the form (log n / n)^1/2)."),
+        #[serde(serialize_with = "sci6")]
+        exponent: f64 => col("exponent", Scientific(6), NO_UNIT, "The predicted exponent of n (NaN for a slow rate or no theorem)."),
+        #[serde(serialize_with = "sci6")]
+        slope: f64 => col("slope", Scientific(6), NO_UNIT, "Slope of log(mean) on log(n) on the upper half of the n grid (NaN: no slope)."),
+        #[serde(serialize_with = "sci6")]
+        slope_low: f64 => col("slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        #[serde(serialize_with = "sci6")]
+        slope_high: f64 => col("slope_high", Scientific(6), NO_UNIT, "High end."),
+        #[serde(serialize_with = "sci6")]
+        truth_sd: f64 => col("truth_sd", Scientific(6), NO_UNIT, "The sd of the same slope across the truth draws of the truth-variability experiments (NaN: none), added to the interval's allowance."),
+        truth_draws: usize => col("truth_draws", Integer, "truths", "The number of those draws (0: none)."),
+        #[serde(serialize_with = "sci6")]
+        full_slope: f64 => col("full_slope", Scientific(6), NO_UNIT, "The slope on the full n grid, the paper's way (NaN: none)."),
+        verdict: String => col("verdict", Text, NO_UNIT, "The verdict by the rule of the claim's kind; `no slope` where too few values of n have enough usable fits.").one_of(&["consistent, sharp", "consistent", "contradicted", "contradicted (the loss grows with n)", "not testable at a fixed truth", "inconclusive", "no claim", "not the theorem's estimator", "no slope"]),
+        gbar_caveat: String => col("gbar_caveat", Text, NO_UNIT, "Why the G_bar the curve is measured against is not settled (see figures/sensitivity.md); empty where it is, or where the target is G*."),
+    }
 }
 
-impl ClaimRow {
-    /// The columns of claims.csv.
-    pub const HEADER: [&'static str; 18] = [
-        "theorem",
-        "claim_kind",
-        "experiment",
-        "setting",
-        "gate_fit",
-        "target",
-        "quantity",
-        "estimator",
-        "predicted",
-        "exponent",
-        "slope",
-        "slope_low",
-        "slope_high",
-        "truth_sd",
-        "truth_draws",
-        "full_slope",
-        "verdict",
-        "gbar_caveat",
-    ];
+table_row! {
+    /// One metric of the paper's own comparison (each gate fitted to a truth of its own gate) at one
+    /// common error level; a row of data/tables/own_truth.csv. A comparison whose curves share no level
+    /// in range has one row with `level` 0 (NaN in the level's columns).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct OwnTruthRow {
+        sigmoid_experiment: String => col("sigmoid_experiment", Text, NO_UNIT, "Experiment of the sigmoid side (sigmoid truth, sigmoid fit)."),
+        sigmoid_setting: String => col("sigmoid_setting", Text, NO_UNIT, "Its setting."),
+        softmax_experiment: String => col("softmax_experiment", Text, NO_UNIT, "Experiment of the softmax side (softmax truth, softmax fit)."),
+        softmax_setting: String => col("softmax_setting", Text, NO_UNIT, "Its setting."),
+        estimator: String => ESTIMATOR,
+        quantity: Quantity => COMPARED_QUANTITY,
+        verdict: String => COMPARISON_VERDICT,
+        #[serde(serialize_with = "sci6")]
+        sigmoid_slope: f64 => col("sigmoid_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the sigmoid side."),
+        #[serde(serialize_with = "sci6")]
+        sigmoid_slope_low: f64 => col("sigmoid_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        #[serde(serialize_with = "sci6")]
+        sigmoid_slope_high: f64 => col("sigmoid_slope_high", Scientific(6), NO_UNIT, "High end."),
+        #[serde(serialize_with = "sci6")]
+        softmax_slope: f64 => col("softmax_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) of the softmax side."),
+        #[serde(serialize_with = "sci6")]
+        softmax_slope_low: f64 => col("softmax_slope_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end."),
+        #[serde(serialize_with = "sci6")]
+        softmax_slope_high: f64 => col("softmax_slope_high", Scientific(6), NO_UNIT, "High end."),
+        level: u32 => col("level", Integer, NO_UNIT, "1, 2, ...: the common error level, from the largest down; 0: the curves share no level in range (one row, NaN in the level's columns)."),
+        #[serde(serialize_with = "sci6")]
+        eps: f64 => EPS,
+        #[serde(serialize_with = "sci6")]
+        log2_ratio: f64 => LOG2_RATIO,
+        #[serde(serialize_with = "sci6")]
+        log2_ratio_low: f64 => LOG2_RATIO_LOW,
+        #[serde(serialize_with = "sci6")]
+        log2_ratio_high: f64 => LOG2_RATIO_HIGH,
+    }
 }
 
-/// One metric of the paper's own comparison (each gate fitted to a truth of its own gate) at one
-/// common error level; a row of data/tables/own_truth.csv. A comparison whose curves share no level
-/// in range has one row with `level` 0 (NaN in the level's columns).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct OwnTruthRow {
-    pub sigmoid_experiment: String,
-    pub sigmoid_setting: String,
-    pub softmax_experiment: String,
-    pub softmax_setting: String,
-    pub estimator: String,
-    pub quantity: Quantity,
-    /// The comparison's verdict (the same on each of its rows).
-    pub verdict: String,
-    #[serde(serialize_with = "sci6")]
-    pub sigmoid_slope: f64,
-    #[serde(serialize_with = "sci6")]
-    pub sigmoid_slope_low: f64,
-    #[serde(serialize_with = "sci6")]
-    pub sigmoid_slope_high: f64,
-    #[serde(serialize_with = "sci6")]
-    pub softmax_slope: f64,
-    #[serde(serialize_with = "sci6")]
-    pub softmax_slope_low: f64,
-    #[serde(serialize_with = "sci6")]
-    pub softmax_slope_high: f64,
-    /// 1, 2, ...: the common level, from the largest error down; 0: no common level.
-    pub level: u32,
-    #[serde(serialize_with = "sci6")]
-    pub eps: f64,
-    #[serde(serialize_with = "sci6")]
-    pub log2_ratio: f64,
-    #[serde(serialize_with = "sci6")]
-    pub log2_ratio_low: f64,
-    #[serde(serialize_with = "sci6")]
-    pub log2_ratio_high: f64,
-}
-
-impl OwnTruthRow {
-    /// The columns of own_truth.csv.
-    pub const HEADER: [&'static str; 18] = [
-        "sigmoid_experiment",
-        "sigmoid_setting",
-        "softmax_experiment",
-        "softmax_setting",
-        "estimator",
-        "quantity",
-        "verdict",
-        "sigmoid_slope",
-        "sigmoid_slope_low",
-        "sigmoid_slope_high",
-        "softmax_slope",
-        "softmax_slope_low",
-        "softmax_slope_high",
-        "level",
-        "eps",
-        "log2_ratio",
-        "log2_ratio_low",
-        "log2_ratio_high",
-    ];
-}
-
-/// One least-squares experiment cell (setting, fit, estimator) by how its fits stopped; a row of
-/// data/tables/convergence.csv (figures/convergence.md prints the same rows).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ConvergenceRow {
-    pub experiment: String,
-    pub setting: String,
-    pub gate_fit: String,
-    pub estimator: String,
-    pub fits: usize,
-    /// Fits that met the convergence criterion (`termination` = `converged`).
-    pub converged: usize,
-    pub max_iters: usize,
-    /// No step lowers the objective although the projected gradient is above its tolerance.
-    pub stalled: usize,
-    pub diverged: usize,
-    /// Fits with at least one parameter on a wall of Theta, and on each wall.
-    pub at_walls: usize,
-    pub walls_gate_intercept_low: usize,
-    pub walls_gate_intercept_high: usize,
-    pub walls_gate_slope: usize,
-    pub walls_expert_slope: usize,
-    pub walls_expert_intercept: usize,
-    /// Fits leaving a Voronoi cell of their target empty.
-    pub degenerate: usize,
-    #[serde(serialize_with = "sci6")]
-    pub median_iterations: f64,
-    /// Median of projected gradient / the noise's gradient scale (the convergence test's ratio).
-    #[serde(serialize_with = "sci6")]
-    pub median_pg_ratio: f64,
+table_row! {
+    /// One least-squares experiment cell (setting, fit, estimator) by how its fits stopped; a row of
+    /// data/tables/convergence.csv (figures/convergence.md prints the same rows).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct ConvergenceRow {
+        experiment: String => EXPERIMENT,
+        setting: String => SETTING,
+        gate_fit: String => col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
+        estimator: String => ESTIMATOR,
+        fits: usize => col("fits", Integer, "fits", "Least-squares fits of the cell (every n and replication)."),
+        converged: usize => col("converged", Integer, "fits", "Fits that met the convergence criterion (`termination` = `converged` in fits.parquet)."),
+        max_iters: usize => col("max_iters", Integer, "fits", "Fits that exhausted their iteration budget."),
+        stalled: usize => col("stalled", Integer, "fits", "Fits in which no step lowered the objective although the projected gradient was above its tolerance (`line_search_failed`; analysed in figures/convergence.md)."),
+        diverged: usize => col("diverged", Integer, "fits", "Fits whose objective became non-finite."),
+        at_walls: usize => col("at_walls", Integer, "fits", "Fits with at least one parameter on a wall of Theta."),
+        walls_gate_intercept_low: usize => col("walls_gate_intercept_low", Integer, "fits", "Fits with a gate intercept on the low wall."),
+        walls_gate_intercept_high: usize => col("walls_gate_intercept_high", Integer, "fits", "Fits with a gate intercept on the high wall."),
+        walls_gate_slope: usize => col("walls_gate_slope", Integer, "fits", "Fits with a gate slope on a wall."),
+        walls_expert_slope: usize => col("walls_expert_slope", Integer, "fits", "Fits with an expert slope on a wall."),
+        walls_expert_intercept: usize => col("walls_expert_intercept", Integer, "fits", "Fits with an expert intercept on a wall."),
+        degenerate: usize => col("degenerate", Integer, "fits", "Fits that leave a Voronoi cell of their target empty."),
+        #[serde(serialize_with = "sci6")]
+        median_iterations: f64 => col("median_iterations", Scientific(6), "steps", "Median iterations per fit."),
+        #[serde(serialize_with = "sci6")]
+        median_pg_ratio: f64 => col("median_pg_ratio", Scientific(6), NO_UNIT, "Median of the projected gradient over the noise's gradient scale, the convergence test's ratio (the criterion asks for at most `tol_grad`)."),
+    }
 }
 
 impl ConvergenceRow {
@@ -390,106 +278,53 @@ impl ConvergenceRow {
             self.walls_expert_intercept,
         ]
     }
-    /// The columns of data/tables/convergence.csv.
-    pub const HEADER: [&'static str; 18] = [
-        "experiment",
-        "setting",
-        "gate_fit",
-        "estimator",
-        "fits",
-        "converged",
-        "max_iters",
-        "stalled",
-        "diverged",
-        "at_walls",
-        "walls_gate_intercept_low",
-        "walls_gate_intercept_high",
-        "walls_gate_slope",
-        "walls_expert_slope",
-        "walls_expert_intercept",
-        "degenerate",
-        "median_iterations",
-        "median_pg_ratio",
-    ];
 }
 
-/// One G_bar (experiment, setting, fit) against the smallest losses measured against it; a row of
-/// data/tables/gbar_settling.csv (the settling table of figures/REPORT.md prints the same rows).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SettlingRow {
-    pub experiment: String,
-    pub setting: String,
-    pub gate_fit: String,
-    /// How the G_bar fit stopped.
-    pub termination: String,
-    /// Its objective, the squared L2 distance to f* (NaN: not recorded).
-    #[serde(serialize_with = "sci6")]
-    pub objective: f64,
-    pub active_walls: u32,
-    /// D3 between the two halves of its budget, and to an independent G_bar.
-    #[serde(serialize_with = "sci6")]
-    pub d3_drift: f64,
-    #[serde(serialize_with = "sci6")]
-    pub d3_shift: f64,
-    /// The smallest mean D3 and L2 error measured against it (any estimator, any n).
-    #[serde(serialize_with = "sci6")]
-    pub smallest_d3: f64,
-    #[serde(serialize_with = "sci6")]
-    pub smallest_l2: f64,
-    /// d3_drift / smallest_d3.
-    #[serde(serialize_with = "sci6")]
-    pub drift_fraction: f64,
-    /// `settled` or `not settled`.
-    pub verdict: String,
-    /// Why not settled, read off its own numbers; `–` where settled.
-    pub why: String,
+table_row! {
+    /// One G_bar (experiment, setting, fit) against the smallest losses measured against it; a row of
+    /// data/tables/gbar_settling.csv (the settling table of figures/REPORT.md prints the same rows).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct SettlingRow {
+        experiment: String => EXPERIMENT,
+        setting: String => SETTING,
+        gate_fit: String => col("gate_fit", Text, NO_UNIT, "Gate of the fit, and of its G_bar.").one_of(GATES),
+        termination: String => col("termination", Text, NO_UNIT, "Why the G_bar fit stopped (as in gbar_check.csv).").one_of(TERMINATIONS),
+        #[serde(serialize_with = "sci6")]
+        objective: f64 => col("objective", Scientific(6), "y^2", "Its objective, the squared L2 distance to f* (NaN: not recorded)."),
+        active_walls: u32 => col("active_walls", Integer, "entries", "Entries of G_bar on a wall of Theta."),
+        #[serde(serialize_with = "sci6")]
+        d3_drift: f64 => col("d3_drift", Scientific(6), NO_UNIT, "D3 distance G_bar moved in the second half of its budget."),
+        #[serde(serialize_with = "sci6")]
+        d3_shift: f64 => col("d3_shift", Scientific(6), NO_UNIT, "D3 distance to the G_bar fitted on the second, larger reference sample."),
+        #[serde(serialize_with = "sci6")]
+        smallest_d3: f64 => col("smallest_d3", Scientific(6), NO_UNIT, "The smallest mean D3 measured against this G_bar (any estimator, any n; where every fit of a cell is degenerate, the mean over all of them)."),
+        #[serde(serialize_with = "sci6")]
+        smallest_l2: f64 => col("smallest_l2", Scientific(6), "y", "The smallest mean L2 error measured against it, the same way."),
+        #[serde(serialize_with = "sci6")]
+        drift_fraction: f64 => col("drift_fraction", Scientific(6), NO_UNIT, "d3_drift / smallest_d3: at most 0.01 for a settled G_bar."),
+        verdict: String => col("verdict", Text, NO_UNIT, "Whether G_bar is settled.").one_of(&["settled", "not settled"]),
+        why: String => col("why", Text, NO_UNIT, "Why not settled: its L2 distance to f* is below 1% of the smallest L2 error (the projection is not unique), it has entries on the walls of Theta, or it is still moving; `–` where settled.").one_of(&crate::analysis::GBAR_REASONS),
+    }
 }
 
-impl SettlingRow {
-    /// The columns of data/tables/gbar_settling.csv.
-    pub const HEADER: [&'static str; 13] = [
-        "experiment",
-        "setting",
-        "gate_fit",
-        "termination",
-        "objective",
-        "active_walls",
-        "d3_drift",
-        "d3_shift",
-        "smallest_d3",
-        "smallest_l2",
-        "drift_fraction",
-        "verdict",
-        "why",
-    ];
-}
-
-/// One headline slope measured on one truth draw of a truth-variability experiment, beside the
-/// same slope on the base experiment's single truth; a row of data/tables/truth_spread.csv
-/// (figures/truth_spread.md prints their mean and sd per base row).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SpreadRow {
-    /// The base experiment, its setting, fit and estimator, and the quantity.
-    pub experiment: String,
-    pub setting: String,
-    pub gate_fit: String,
-    pub estimator: String,
-    pub quantity: String,
-    /// The upper-half slope on the base experiment's truth (NaN: no slope).
-    #[serde(serialize_with = "sci6")]
-    pub single_slope: f64,
-    /// The truth-variability experiment and its setting of this draw (e.g. `TV1`, `relu_t3`).
-    pub draw_experiment: String,
-    pub draw_setting: String,
-    /// The upper-half slope on this draw's truth.
-    #[serde(serialize_with = "sci6")]
-    pub draw_slope: f64,
-}
-
-impl SpreadRow {
-    /// The columns of data/tables/truth_spread.csv.
-    pub const HEADER: [&'static str; 9] =
-        ["experiment", "setting", "gate_fit", "estimator", "quantity", "single_slope", "draw_experiment", "draw_setting", "draw_slope"];
+table_row! {
+    /// One headline slope measured on one truth draw of a truth-variability experiment, beside the
+    /// same slope on the base experiment's single truth; a row of data/tables/truth_spread.csv
+    /// (figures/truth_spread.md prints their mean and sd per base row).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct SpreadRow {
+        experiment: String => col("experiment", Text, NO_UNIT, "The base experiment (the one the truth-variability experiment repeats)."),
+        setting: String => col("setting", Text, NO_UNIT, "Its setting."),
+        gate_fit: String => col("gate_fit", Text, NO_UNIT, "Gate of the fitted mixture.").one_of(GATES),
+        estimator: String => ESTIMATOR,
+        quantity: String => col("quantity", Text, NO_UNIT, "The quantity: a loss name or a column of fits.parquet."),
+        #[serde(serialize_with = "sci6")]
+        single_slope: f64 => col("single_slope", Scientific(6), NO_UNIT, "Upper-half slope of log(mean) on log(n) on the base experiment's truth (NaN: no slope)."),
+        draw_experiment: String => col("draw_experiment", Text, NO_UNIT, "The truth-variability experiment of this draw."),
+        draw_setting: String => col("draw_setting", Text, NO_UNIT, "Its setting of this draw (`<setting>_t<k>`)."),
+        #[serde(serialize_with = "sci6")]
+        draw_slope: f64 => col("draw_slope", Scientific(6), NO_UNIT, "The same slope on this draw's truth."),
+    }
 }
 
 #[cfg(test)]

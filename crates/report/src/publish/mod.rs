@@ -450,7 +450,7 @@ fn claims_page(i: &Inputs<'_>) -> Result<Page> {
         return Ok(Page::default());
     }
     let rows = claim_rows(&i.main_exps, &i.main_rates, &i.spread, &i.unsettled);
-    let csv = store::csv_bytes(Path::new(CLAIMS.file), &ClaimRow::HEADER, &rows)?;
+    let csv = store::csv_bytes(Path::new(CLAIMS.file), ClaimRow::HEADER, &rows)?;
     let claims = claims_markdown(&rows, &i.lb_rows);
     let mut c = format!("# Claims of the paper against the data\n\n{claims}");
     if !i.comps.is_empty() {
@@ -491,7 +491,7 @@ fn sample_complexity_page(i: &Inputs<'_>) -> Result<Page> {
     let mut data = Vec::new();
     if !own.is_empty() {
         let rows: Vec<OwnTruthRow> = own.iter().flat_map(|c| c.rows()).collect();
-        data.push((&OWN_TRUTH, store::csv_bytes(Path::new(OWN_TRUTH.file), &OwnTruthRow::HEADER, &rows)?));
+        data.push((&OWN_TRUTH, store::csv_bytes(Path::new(OWN_TRUTH.file), OwnTruthRow::HEADER, &rows)?));
         let _ = write!(
             text,
             "\n## The paper's own comparison: each gate under its own truth\n\n{OWN_TRUTH_RULE}\n\n{}",
@@ -542,7 +542,7 @@ fn convergence_page(i: &Inputs<'_>) -> Result<Page> {
         };
         budgets.insert(e.id().to_string(), text);
     }
-    let data = vec![(&CONVERGENCE, store::csv_bytes(Path::new(CONVERGENCE.file), &ConvergenceRow::HEADER, &conv)?)];
+    let data = vec![(&CONVERGENCE, store::csv_bytes(Path::new(CONVERGENCE.file), ConvergenceRow::HEADER, &conv)?)];
     let mut text = convergence_markdown(&conv, &stalled, &budgets);
     for (check, l) in i.all.iter().filter(|(e, _)| e.config.role == Role::BudgetCheck) {
         let Some((base, bl)) = i.all.iter().find(|(e, _)| e.id() == check.stream_key() && e.config.role == Role::Main) else { continue };
@@ -571,7 +571,7 @@ fn truth_spread_page(i: &Inputs<'_>) -> Result<Page> {
     let rates: Vec<RateRow> = i.main_rates.iter().chain(&i.truth_rates).cloned().collect();
     let rows = spread_rows(&i.main_exps, &i.truth_exps, &rates);
     let text = spread_markdown(&rows);
-    let data = vec![(&TRUTH_SPREAD, store::csv_bytes(Path::new(TRUTH_SPREAD.file), &SpreadRow::HEADER, &rows)?)];
+    let data = vec![(&TRUTH_SPREAD, store::csv_bytes(Path::new(TRUTH_SPREAD.file), SpreadRow::HEADER, &rows)?)];
     let intro = TRUTH_SPREAD_INTRO;
     let page =
         Page::section("truth_spread.md", "The headline slopes across truth draws", "Across truth draws", format!("{intro}\n\n{text}"));
@@ -658,7 +658,7 @@ fn sensitivity_page(i: &Inputs<'_>) -> Result<Page> {
     let settling = settling_markdown(&i.settling);
     let mut data = Vec::new();
     if !i.settling.is_empty() {
-        data.push((&GBAR_SETTLING, store::csv_bytes(Path::new(GBAR_SETTLING.file), &SettlingRow::HEADER, &i.settling)?));
+        data.push((&GBAR_SETTLING, store::csv_bytes(Path::new(GBAR_SETTLING.file), SettlingRow::HEADER, &i.settling)?));
     }
     let mut r = String::new();
     if !settling.is_empty() {

@@ -15,10 +15,7 @@ use std::fmt::Write as _;
 /// The quantities both gates are compared on.
 pub const COMPARED: [Quantity; 3] = [Quantity::ContributionErr, Quantity::ExpertErrMatched, Quantity::L2ToTruth];
 
-/// The verdict column of a comparison whose metric a gate's normalisation moves: the matched
-/// expert error (with positively homogeneous experts a softmax fit reproduces a sigmoid truth only
-/// by rescaling its experts, docs/PROTOCOL.md 11c) is measured and shown, never judged.
-pub const NOT_JUDGED: &str = "not judged (a gate's normalisation moves this metric)";
+pub use crate::columns::NOT_JUDGED;
 
 /// Whether comparisons of `q` are judged: only metrics that no gate normalisation can move.
 pub fn is_judged(q: Quantity) -> bool {

@@ -16,7 +16,7 @@ pub const GBAR_SETTLED_FRACTION: f64 = 0.01;
 pub const REPRODUCED_FRACTION: f64 = 0.01;
 
 /// The reasons [`GbarSettling::why`] gives: settled, or why not.
-pub const GBAR_REASONS: [&str; 4] = ["–", "projection not unique (f* reproduced)", "on the walls of Theta", "still moving"];
+pub use crate::columns::GBAR_REASONS;
 
 /// The settling rule, in words.
 pub const GBAR_RULE: &str = include_str!("../../text/gbar_rule.md");
