@@ -2,7 +2,9 @@
 //! one-line description) and `docs/DATA.md`, rendered from it by [`markdown`] (`smoe
 //! data-dictionary`).
 //!
-//! The entries are written by hand (from the fields' doc comments where they have one), so tests
+//! The columns of the results crate's own tables come from their row structs (`table_row!` in
+//! [`crate::columns`]: one list gives the struct, its CSV header and these entries); those of the
+//! experiment crate's tables (fits, params, gbar_check, floor, pair_check) are written here, so tests
 //! hold them to the code (`tests/dictionary.rs`): the files the store writes must have exactly
 //! these columns, in this order, with these types; the CSV headers too; the row structs' serde
 //! fields follow the same order; a smoke run's files hold only the documented labels and keys;

@@ -303,7 +303,7 @@ table_row! {
         #[serde(serialize_with = "sci6")]
         drift_fraction: f64 => col("drift_fraction", Scientific(6), NO_UNIT, "d3_drift / smallest_d3: at most 0.01 for a settled G_bar."),
         verdict: String => col("verdict", Text, NO_UNIT, "Whether G_bar is settled.").one_of(&["settled", "not settled"]),
-        why: String => col("why", Text, NO_UNIT, "Why not settled: its L2 distance to f* is below 1% of the smallest L2 error (the projection is not unique), it has entries on the walls of Theta, or it is still moving; `–` where settled.").one_of(&crate::analysis::GBAR_REASONS),
+        why: String => col("why", Text, NO_UNIT, "Why not settled: its L2 distance to f* is below 1% of the smallest L2 error (the projection is not unique), it has entries on the walls of Theta, or it is still moving; `–` where settled.").one_of(&GBAR_REASONS),
     }
 }
 
