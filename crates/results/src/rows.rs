@@ -135,6 +135,32 @@ table_row! {
     }
 }
 
+impl SummaryRow {
+    /// A cell of one usable value equal to `mean`: sd and mcse zero, nothing excluded, no fit
+    /// degenerate, unconverged, at a wall or with an empty cell (hand-worked cases, synthetic
+    /// curves; set `reps` for more values).
+    pub fn exact(experiment: &str, setting: &str, gate_fit: Gate, estimator: &str, quantity: Quantity, n: u64, mean: f64) -> SummaryRow {
+        SummaryRow {
+            experiment: experiment.into(),
+            setting: setting.into(),
+            gate_fit,
+            estimator: estimator.into(),
+            quantity,
+            n,
+            mean,
+            sd: 0.0,
+            mcse: 0.0,
+            reps: 1,
+            excluded: 0,
+            degenerate: 0,
+            not_converged: 0,
+            at_walls: 0,
+            empty_cells: 0,
+            mean_all: mean,
+        }
+    }
+}
+
 table_row! {
     /// One row per same-data gate comparison and common error level; a row of comparisons.csv. A
     /// comparison whose curves share no level in range has one row with `level` 0 (and NaN in the

@@ -13,6 +13,7 @@
 //! Nothing here changes a result: it explains the stalls, in figures/convergence.md.
 
 use crate::error::{ReportError, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smoe_estimator::{Bounds, Estimator, Fit, Termination};
 use smoe_experiment::paths::Paths;
@@ -209,28 +210,32 @@ pub fn stalls(exp: &Experiment, paths: &Paths, fits: &[FitRow]) -> Result<Vec<St
             }
         }
     }
-    let mut rows = Vec::new();
-    for r in stalled {
-        let Some(si) = exp.settings.iter().position(|s| s.name == r.setting) else { continue };
-        let Some(fi) = exp.settings[si].fits.iter().position(|f| f.gate == r.gate_fit) else { continue };
-        let Ok(ei) = exp.estimator_index(&r.estimator) else { continue };
-        let Estimator::Lm(lm) = &exp.estimators[ei].1 else { continue };
-        let (sample, fit) = refit(exp, &Unit { setting: si, fit: fi, estimator: ei, n: r.n, rep: r.rep });
-        let reproduced = fit.report.termination == r.termination
-            && (fit.report.objective - r.train_mse).abs() <= 1e-13 * r.train_mse.abs().max(f64::MIN_POSITIVE);
-        let spec = fit.mixture.spec;
-        rows.push(StallRow {
-            setting: r.setting.clone(),
-            gate_fit: r.gate_fit.name().into(),
-            estimator: r.estimator.clone(),
-            n: r.n,
-            rep: r.rep,
-            tol_grad: lm.tol_grad,
-            noise_grad: r.noise_grad,
-            reproduced,
-            check: kink_check(&fit.mixture, &sample, &exp.bounds(&spec)),
-        });
-    }
+    // each stalled fit is refitted from its unit's identity alone, so the refits run in parallel
+    // and the rows keep the order of `stalled`
+    let rows: Vec<StallRow> = stalled
+        .par_iter()
+        .filter_map(|&r| {
+            let si = exp.settings.iter().position(|s| s.name == r.setting)?;
+            let fi = exp.settings[si].fits.iter().position(|f| f.gate == r.gate_fit)?;
+            let ei = exp.estimator_index(&r.estimator).ok()?;
+            let Estimator::Lm(lm) = &exp.estimators[ei].1 else { return None };
+            let (sample, fit) = refit(exp, &Unit { setting: si, fit: fi, estimator: ei, n: r.n, rep: r.rep });
+            let reproduced = fit.report.termination == r.termination
+                && (fit.report.objective - r.train_mse).abs() <= 1e-13 * r.train_mse.abs().max(f64::MIN_POSITIVE);
+            let spec = fit.mixture.spec;
+            Some(StallRow {
+                setting: r.setting.clone(),
+                gate_fit: r.gate_fit.name().into(),
+                estimator: r.estimator.clone(),
+                n: r.n,
+                rep: r.rep,
+                tol_grad: lm.tol_grad,
+                noise_grad: r.noise_grad,
+                reproduced,
+                check: kink_check(&fit.mixture, &sample, &exp.bounds(&spec)),
+            })
+        })
+        .collect();
     let rec = StallRecord { fits_sha256: sha, rows };
     let text = serde_json::to_string_pretty(&rec).expect("serialisable");
     smoe_experiment::fsio::atomic_write_bytes(&path, text.as_bytes()).map_err(ReportError::io(&path))?;

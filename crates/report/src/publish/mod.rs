@@ -681,24 +681,7 @@ mod tests {
     use super::*;
 
     fn row(setting: &str, gate: Gate, quantity: Quantity, mean: f64) -> SummaryRow {
-        SummaryRow {
-            experiment: "E".into(),
-            setting: setting.into(),
-            gate_fit: gate,
-            estimator: "lbfgs".into(),
-            quantity,
-            n: 1000,
-            mean,
-            sd: 0.0,
-            mcse: 0.0,
-            reps: 1,
-            excluded: 0,
-            degenerate: 0,
-            not_converged: 0,
-            at_walls: 0,
-            empty_cells: 0,
-            mean_all: mean,
-        }
+        SummaryRow::exact("E", setting, gate, "lbfgs", quantity, 1000, mean)
     }
 
     #[test]

@@ -228,22 +228,8 @@ mod tests {
                         for &n in &exp.n_values {
                             let mean = scale * (n as f64).powf(-0.5);
                             out.push(SummaryRow {
-                                experiment: exp.id().into(),
-                                setting: s.name.clone(),
-                                gate_fit: f.gate,
-                                estimator: est.clone(),
-                                quantity: Quantity::Loss(l),
-                                n,
-                                mean,
-                                sd: 0.0,
-                                mcse: 0.0,
                                 reps: 4,
-                                excluded: 0,
-                                degenerate: 0,
-                                not_converged: 0,
-                                at_walls: 0,
-                                empty_cells: 0,
-                                mean_all: mean,
+                                ..SummaryRow::exact(exp.id(), &s.name, f.gate, est, Quantity::Loss(l), n, mean)
                             });
                         }
                     }

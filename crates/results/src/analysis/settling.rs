@@ -165,24 +165,7 @@ mod tests {
     use crate::store;
 
     fn row(setting: &str, gate: Gate, quantity: Quantity, mean: f64) -> SummaryRow {
-        SummaryRow {
-            experiment: "E".into(),
-            setting: setting.into(),
-            gate_fit: gate,
-            estimator: "lbfgs".into(),
-            quantity,
-            n: 1000,
-            mean,
-            sd: 0.0,
-            mcse: 0.0,
-            reps: 1,
-            excluded: 0,
-            degenerate: 0,
-            not_converged: 0,
-            at_walls: 0,
-            empty_cells: 0,
-            mean_all: mean,
-        }
+        SummaryRow::exact("E", setting, gate, "lbfgs", quantity, 1000, mean)
     }
 
     /// A hand-worked case: the smallest D3 of the matching (setting, gate) is the yardstick, the
