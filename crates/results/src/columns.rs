@@ -143,8 +143,18 @@ pub(crate) const EPS: Column =
     col("eps", Scientific(6), "as quantity", "The error level, log-spaced strictly inside both mean curves' ranges.");
 pub(crate) const LOG2_RATIO: Column =
     col("log2_ratio", Scientific(6), NO_UNIT, "log2(n_softmax(eps) / n_sigmoid(eps)): above 0 where the sigmoid side needs fewer samples.");
-pub(crate) const LOG2_RATIO_LOW: Column = col("log2_ratio_low", Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end.");
-pub(crate) const LOG2_RATIO_HIGH: Column = col("log2_ratio_high", Scientific(6), NO_UNIT, "High end.");
+pub(crate) const LOG2_RATIO_LOW: Column = interval_low("log2_ratio_low");
+pub(crate) const LOG2_RATIO_HIGH: Column = interval_high("log2_ratio_high");
+
+/// The low end of the bootstrap 95% interval of the column just before it.
+pub(crate) const fn interval_low(name: &'static str) -> Column {
+    col(name, Scientific(6), NO_UNIT, "Its bootstrap 95% interval, low end.")
+}
+
+/// The high end of that interval (the column after its low end).
+pub(crate) const fn interval_high(name: &'static str) -> Column {
+    col(name, Scientific(6), NO_UNIT, "High end.")
+}
 
 /// Defines a row struct (every field public) from one list of `field: Type => Column`, and with
 /// it `COLUMNS`, the table's columns in field order (what the data dictionary prints), and

@@ -13,11 +13,14 @@
 //!
 //! `cargo run --release -p smoe-studies --example gbar_stop_probe -- CONFIG [SETTING ...]`
 //! (LADDER=25,50,100,150,200 and FRACTION=0.01 by default).
-use smoe_estimator::{fit_in_halves, reference_sample, Fit};
+use smoe_estimator::{fit_in_halves, Fit};
 use smoe_experiment::plan::Experiment;
 use smoe_experiment::rows::Target;
 use smoe_metrics::{l2_error, voronoi_loss, LossKind};
 use std::time::Instant;
+
+#[allow(dead_code)] // this probe needs only `gbar_inputs` of the shared module
+mod common;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -40,24 +43,9 @@ fn main() {
         if args.len() > 2 && !args[2..].contains(&setting.name) {
             continue;
         }
-        for fit in setting.fits.iter().filter(|f| f.target == Target::Gbar) {
-            let truth = exp.truth(si);
-            let spec = setting.fit_spec(fit, &exp.config);
+        for (fi, fit) in setting.fits.iter().enumerate().filter(|(_, f)| f.target == Target::Gbar) {
+            let (_, spec, start, reference) = common::gbar_inputs(&exp, si, fi);
             let gate = fit.gate.name();
-            let start = exp
-                .init
-                .perturbed_centre(
-                    &truth,
-                    spec,
-                    g.start_noise_sd,
-                    &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_start")]),
-                )
-                .expect("valid init");
-            let reference = reference_sample(
-                &truth,
-                g.n_ref,
-                &mut exp.stream(&[("setting", &setting.name), ("fit", gate), ("purpose", "gbar_reference")]),
-            );
             let bounds = exp.bounds(&spec);
             let x = exp.eval_inputs(si);
             let p = spec.n_params();

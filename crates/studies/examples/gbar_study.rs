@@ -1,9 +1,12 @@
 //! How G_bar's L-BFGS fit settles: objective, gradient norm, D3 distance to the longest run, and
 //! time, for a ladder of iteration budgets. `cargo run --release -p smoe-studies --example gbar_study -- CONFIG SETTING`
-use smoe_estimator::{reference_sample, Bounds, LbfgsParams, LmParams};
+use smoe_estimator::{Bounds, LbfgsParams, LmParams};
 use smoe_experiment::plan::Experiment;
 use smoe_metrics::{l2_error, voronoi_loss, LossKind};
 use std::time::Instant;
+
+#[allow(dead_code)] // this study needs only `gbar_inputs` of the shared module
+mod common;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -13,25 +16,7 @@ fn main() {
         args.get(3).map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or(vec![100, 200, 400, 700, 1000, 2000]);
     let setting = &exp.settings[si];
     let fi = setting.fits.iter().position(|f| f.target == smoe_experiment::rows::Target::Gbar).expect("gbar fit");
-    let fit = &setting.fits[fi];
-    let g = exp.config.gbar.as_ref().unwrap();
-    let truth = exp.truth(si);
-    let spec = setting.fit_spec(fit, &exp.config);
-    let gate = fit.gate.name();
-    let start = exp
-        .init
-        .perturbed_centre(
-            &truth,
-            spec,
-            g.start_noise_sd,
-            &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("purpose", "gbar_start")]),
-        )
-        .unwrap();
-    let sample = reference_sample(
-        &truth,
-        g.n_ref,
-        &mut exp.stream(&[("setting", setting.name.as_str()), ("fit", gate), ("purpose", "gbar_reference")]),
-    );
+    let (_, spec, start, sample) = common::gbar_inputs(&exp, si, fi);
     let x = exp.eval_inputs(si);
     let lm_hessian: Vec<usize> =
         std::env::var("LM_HESSIAN_N").ok().map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or_default();

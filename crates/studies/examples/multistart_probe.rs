@@ -16,6 +16,7 @@
 //! (default sigmoid). Per n it also prints, for both choices of start, the median L2 distance
 //! of the fitted function to the truth and the median matched expert error (the two errors of
 //! the sample-complexity comparison).
+#[allow(dead_code)] // the shared module's `gbar_inputs` serves the G_bar probes
 mod common;
 
 use smoe_experiment::plan::{Experiment, UnitInputs};

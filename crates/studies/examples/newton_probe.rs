@@ -13,6 +13,7 @@
 //!   cargo run --release -p smoe-studies --example newton_probe -- workflow/e2_regime2.yaml linear 4642 1 4
 //!
 //! Arguments: config, setting, n, first rep, last rep. The estimator is the config's `lse`.
+#[allow(dead_code)] // the shared module's `gbar_inputs` serves the G_bar probes
 mod common;
 
 use smoe_estimator::{cholesky_solve, Bounds, Estimator, LmParams};
